@@ -1,0 +1,51 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap .venv from requirements.lock.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-all lint typecheck schema check-schema check lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("spendlimits needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing pinned dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## Serve GraphQL on http://127.0.0.1:8000/graphql, on the embedded PostgreSQL unless DATABASE_URL is set.
+run: $(STAMP)
+	$(BIN)/spendlimits serve $(ARGS)
+
+## The whole quick suite (embedded PostgreSQL unless TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+## Re-export schema.graphql from the code.
+schema: $(STAMP)
+	$(BIN)/spendlimits export-schema > schema.graphql
+
+## schema.graphql is current and does not break the API contract.
+check-schema: $(STAMP)
+	$(BIN)/python scripts/check_schema.py
+
+check: lint typecheck check-schema
+
+## Re-pin requirements.lock from pyproject.toml (needs the registry).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet \
+		--custom-compile-command "make lock" -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pgdata-test .mypy_cache .ruff_cache .pytest_cache

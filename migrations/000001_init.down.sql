@@ -1,0 +1,16 @@
+DROP TABLE api_tokens;
+DROP TABLE chat_usage_limit_config;
+DROP TABLE chat_spend_daily CASCADE;
+DROP TABLE chat_messages;
+DROP FUNCTION chat_spend_daily_apply();
+DROP TABLE chats;
+DROP FUNCTION forbid_chat_reattribution();
+DROP TABLE chat_models;
+DROP VIEW group_members_expanded;
+DROP TABLE group_members;
+DROP FUNCTION check_group_member();
+DROP TABLE groups;
+DROP TABLE organization_members;
+DROP TABLE users;
+DROP TABLE organizations;
+DROP FUNCTION create_everyone_group();

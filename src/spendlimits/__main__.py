@@ -1,0 +1,3 @@
+from spendlimits.cli import main
+
+raise SystemExit(main())

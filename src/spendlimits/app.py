@@ -1,0 +1,166 @@
+"""The ASGI application: /graphql (authenticated), /healthz, and the request-wide guards."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
+from spendlimits.graphql.context import Context
+from spendlimits.graphql.schema import schema
+from spendlimits.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str, code: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers
+    )
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.engine = engine
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(
+            request=request,
+            response=response,
+            engine=self.engine,
+            settings=self.settings,
+            principal=request.scope["state"]["principal"],
+        )
+
+
+def _wants_ide(scope: Scope) -> bool:
+    """A browser asking for the GraphiQL page, which needs no token (it asks for one itself)."""
+    if scope["method"] != "GET" or b"query=" in scope.get("query_string", b""):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+class Authenticate:
+    """Puts the caller's Principal in scope["state"], or answers 401 before GraphQL runs."""
+
+    def __init__(self, view: GraphQLView, authenticator: Authenticator) -> None:
+        self.view = view
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.view(scope, receive, send)
+            return
+        if _wants_ide(scope):
+            # Served here rather than by the view, which would build a context (and need a caller).
+            page: Response = await self.view.render_graphql_ide(Request(scope, receive))
+            await page(scope, receive, send)
+            return
+        secret = bearer_secret(Request(scope).headers.get("authorization"))
+        if secret is None:
+            response: Response = _error(401, "Missing bearer token.", "UNAUTHENTICATED")
+            await response(scope, receive, send)
+            return
+        try:
+            principal = await self.authenticator.authenticate(secret)
+        except DatabaseUnavailable as exc:
+            log.warning("cannot verify a token: database unavailable: %s", exc)
+            response = _error(503, "The service cannot reach its database.", "SERVICE_UNAVAILABLE")
+            await response(scope, receive, send)
+            return
+        if principal is None:
+            response = _error(401, "Invalid or revoked token.", "UNAUTHENTICATED")
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.view(scope, receive, send)
+
+
+class LimitBody:
+    """Refuses request bodies over a size with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(413, f"Request body is larger than {self.max_bytes} bytes.", "BAD_USER_INPUT")(
+                scope, receive, send
+            )
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await _error(413, f"Request body is larger than {self.max_bytes} bytes.", "BAD_USER_INPUT")(
+                scope, receive, send
+            )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    graphql = LimitBody(
+        Authenticate(GraphQLView(engine, settings), Authenticator(engine, settings.check_timeout_ms / 1000)),
+        settings.max_body_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """The factory uvicorn calls in each worker: settings and database from the environment."""
+    from spendlimits.db.engine import create_engine, database_url
+
+    settings = Settings.from_env()
+    return create_app(create_engine(database_url(settings), settings), settings)

@@ -1,0 +1,1 @@
+"""Who is calling: API tokens and the principal they resolve to."""

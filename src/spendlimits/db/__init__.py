@@ -1,0 +1,1 @@
+"""The database layer: connection, embedded server, migrations, table definitions."""

@@ -1,0 +1,1 @@
+"""The platform's mirror: organizations, users, groups, memberships, models, chats and messages."""

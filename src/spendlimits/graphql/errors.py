@@ -1,0 +1,131 @@
+"""How errors reach clients: codes on every error, expected failures as data, the rest masked."""
+
+import enum
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+
+from spendlimits.errors import DomainError
+from spendlimits.graphql.scalars import InvalidScalar
+
+log = logging.getLogger(__name__)
+
+MASKED_MESSAGE = "Unexpected error."
+
+
+class ApiError(GraphQLError):
+    """A top-level error with a code, raised by resolvers; shown to the client as it is."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "You are not allowed to do this.") -> None:
+        super().__init__(message)
+
+
+class NotFoundError(ApiError):
+    code = "NOT_FOUND"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+def parse_id(value: str, argument: str = "id") -> uuid.UUID:
+    """An ID argument as a UUID; anything else is BAD_USER_INPUT, never a 500."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise BadUserInput(f"{argument} must be a UUID, got {value!r}.") from None
+
+
+class UserErrorCode(enum.Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_SPEND_LIMIT = "INVALID_SPEND_LIMIT"
+    INVALID_PERIOD = "INVALID_PERIOD"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
+    ORGANIZATION_NOT_FOUND = "ORGANIZATION_NOT_FOUND"
+    CHAT_NOT_FOUND = "CHAT_NOT_FOUND"
+    MODEL_NOT_FOUND = "MODEL_NOT_FOUND"
+    TOKEN_NOT_FOUND = "TOKEN_NOT_FOUND"  # noqa: S105 - an error code, not a secret
+    OVERRIDE_NOT_FOUND = "OVERRIDE_NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+
+
+strawberry.enum(UserErrorCode, description="Why a mutation did not do what it was asked.")
+
+
+@strawberry.type(description="An expected failure of a mutation, returned as data.")
+class UserError:
+    code: UserErrorCode
+    message: str = strawberry.field(
+        description='A sentence for people, e.g. "Spend limit must be greater than 0.".'
+    )
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "spendLimitMicros"].'
+    )
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> "UserError":
+        return cls(code=UserErrorCode(error.code), message=error.message, field=error.field)
+
+
+def _code_for(error: GraphQLError) -> str:
+    """The extensions.code of an error that does not carry one yet."""
+    original = error.original_error
+    if isinstance(original, InvalidScalar) or error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    if error.path is None or isinstance(error, GraphQLSyntaxError):
+        # Raised before execution: the document itself is at fault.
+        return "GRAPHQL_VALIDATION_FAILED"
+    return "INTERNAL_SERVER_ERROR"
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError | InvalidScalar)
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error an extensions.code and masks unexpected ones (logged with their trace)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
+            return
+        processed: list[GraphQLError] = []
+        for error in errors:
+            if _should_mask(error):
+                log.error(
+                    "unexpected error in %s at %s",
+                    self.execution_context.operation_name or "anonymous operation",
+                    error.path,
+                    exc_info=error.original_error,
+                )
+                error = GraphQLError(
+                    MASKED_MESSAGE,
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "INTERNAL_SERVER_ERROR"},
+                )
+            elif not (error.extensions or {}).get("code"):
+                extensions: dict[str, Any] = dict(error.extensions or {})
+                extensions["code"] = _code_for(error)
+                error.extensions = extensions
+            processed.append(error)
+        result.errors = processed

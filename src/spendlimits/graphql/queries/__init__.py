@@ -1,0 +1,1 @@
+"""Query fields, grouped by area; schema.py merges them into one Query type."""
