@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.auth.principal import Role
+from spendlimits.directory.rows import columns
 from spendlimits.errors import DomainError
 
 USERNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
@@ -30,9 +31,7 @@ class User:
     created_at: datetime
 
 
-COLUMNS = (
-    "id, username, name, email, avatar_url, role, is_system, deleted, chat_spend_limit_micros, created_at"
-)
+COLUMNS = columns(User)
 
 
 def user_from_row(row: Row[Any]) -> User:

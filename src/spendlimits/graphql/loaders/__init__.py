@@ -1,7 +1,8 @@
 """One set of DataLoaders per request, built lazily: a request pays only for the loaders it uses.
 
 Each loader runs one SQL statement per batch on its own short-lived connection, so concurrent
-loaders never share a connection. Add a loader as a module in this package and a property here.
+loaders never share a connection. Add a loader as a property here (a batch query in the domain,
+wrapped by a helper from ``batch``).
 """
 
 import uuid
@@ -10,6 +11,12 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
+from spendlimits.auth.tokens import ApiToken, get_tokens
+from spendlimits.directory.chats import Chat, get_chats
+from spendlimits.directory.groups import Group, get_groups
+from spendlimits.directory.messages import ChatMessage, get_messages
+from spendlimits.directory.models import ChatModel, get_models
+from spendlimits.directory.organizations import Organization, get_organizations
 from spendlimits.directory.users import User, get_users
 from spendlimits.graphql.loaders.batch import by_id
 
@@ -21,3 +28,27 @@ class Loaders:
     @cached_property
     def user(self) -> DataLoader[uuid.UUID, User | None]:
         return DataLoader(by_id(self.engine, get_users))
+
+    @cached_property
+    def organization(self) -> DataLoader[uuid.UUID, Organization | None]:
+        return DataLoader(by_id(self.engine, get_organizations))
+
+    @cached_property
+    def group(self) -> DataLoader[uuid.UUID, Group | None]:
+        return DataLoader(by_id(self.engine, get_groups))
+
+    @cached_property
+    def chat_model(self) -> DataLoader[uuid.UUID, ChatModel | None]:
+        return DataLoader(by_id(self.engine, get_models))
+
+    @cached_property
+    def chat(self) -> DataLoader[uuid.UUID, Chat | None]:
+        return DataLoader(by_id(self.engine, get_chats))
+
+    @cached_property
+    def chat_message(self) -> DataLoader[uuid.UUID, ChatMessage | None]:
+        return DataLoader(by_id(self.engine, get_messages))
+
+    @cached_property
+    def api_token(self) -> DataLoader[uuid.UUID, ApiToken | None]:
+        return DataLoader(by_id(self.engine, get_tokens))

@@ -1,0 +1,37 @@
+"""The ApiToken type: a token's metadata, never its secret."""
+
+from datetime import datetime
+
+import strawberry
+
+from spendlimits.auth import tokens
+from spendlimits.graphql.types.enums import Service
+
+
+@strawberry.type(description="An API token's metadata. The secret is shown only once, when it is created.")
+class ApiToken:
+    domain: strawberry.Private[tokens.ApiToken]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.domain.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.domain.name
+
+    @strawberry.field(description="The service it acts for; null for a user's token.")
+    def service(self) -> Service | None:
+        return self.domain.service
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.domain.created_at
+
+    @strawberry.field(description="Updated at most once a minute.")
+    def last_used_at(self) -> datetime | None:
+        return self.domain.last_used_at
+
+    @strawberry.field(description="Set once the token is revoked; it is refused from then on.")
+    def revoked_at(self) -> datetime | None:
+        return self.domain.revoked_at
