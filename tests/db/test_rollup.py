@@ -1,0 +1,148 @@
+"""The spend rollup (chat_spend_daily) always equals the raw sum of message costs.
+
+Every period (day, week, month) is a whole number of UTC days, so rollup rows equal to the raw
+per-(user, organization, UTC day) sums mean every period's spend agrees in every scope.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+ROLLUP = text(
+    "SELECT user_id, organization_id, day, spend_micros FROM chat_spend_daily WHERE spend_micros <> 0"
+)
+RAW = text(
+    """
+    SELECT c.owner_id AS user_id, c.organization_id, (m.created_at AT TIME ZONE 'UTC')::date AS day,
+           sum(m.total_cost_micros) AS spend_micros
+    FROM chat_messages m JOIN chats c ON c.id = m.chat_id
+    WHERE m.total_cost_micros IS NOT NULL
+    GROUP BY 1, 2, 3 HAVING sum(m.total_cost_micros) <> 0
+    """
+)
+
+
+async def rows(conn: AsyncConnection, query: Any) -> set[tuple[Any, ...]]:
+    return {tuple(r) for r in await conn.execute(query)}
+
+
+# One step of a history: what a platform (or an operator with psql) might do to messages.
+message = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(
+            ["insert", "insert", "insert", "batch", "soft_delete", "archive", "reprice", "delete"]
+        ),
+        "user": st.integers(0, 2),
+        "org": st.integers(0, 1),
+        "child": st.booleans(),
+        # Minutes from the epoch over ~70 days: crosses day, week and month boundaries, and
+        # arrives out of order (backdated inserts).
+        "minute": st.integers(0, 70 * 24 * 60),
+        "cost": st.one_of(st.none(), st.integers(0, 5_000_000)),
+        "pick": st.integers(0, 10_000),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=st.lists(message, min_size=1, max_size=30))
+async def test_rollup_equals_raw_sum_for_any_history(
+    engine: AsyncEngine, history: list[dict[str, Any]]
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("TRUNCATE chat_spend_daily, chat_messages, chats, users, organizations CASCADE")
+        )
+        orgs = [uuid.uuid4(), uuid.uuid4()]
+        users = [uuid.uuid4() for _ in range(3)]
+        for i, org in enumerate(orgs):
+            await conn.execute(
+                text("INSERT INTO organizations (id, name) VALUES (:id, :n)"), {"id": org, "n": f"o{i}"}
+            )
+        for i, user in enumerate(users):
+            await conn.execute(
+                text("INSERT INTO users (id, username) VALUES (:id, :n)"), {"id": user, "n": f"u{i}"}
+            )
+        parents: dict[tuple[int, int], uuid.UUID] = {}
+        for u, user in enumerate(users):
+            for o, org in enumerate(orgs):
+                parents[(u, o)] = await conn.scalar(
+                    text("INSERT INTO chats (owner_id, organization_id) VALUES (:u, :o) RETURNING id"),
+                    {"u": user, "o": org},
+                )
+
+        for step in history:
+            parent = parents[(step["user"], step["org"])]
+            chat = parent
+            if step["child"]:
+                chat = await conn.scalar(
+                    text(
+                        "INSERT INTO chats (owner_id, organization_id, parent_chat_id) VALUES (:u, :o, :p) RETURNING id"
+                    ),
+                    {"u": users[step["user"]], "o": orgs[step["org"]], "p": parent},
+                )
+            at = EPOCH + timedelta(minutes=step["minute"])
+            existing = (await conn.execute(text("SELECT id FROM chat_messages ORDER BY id"))).scalars().all()
+            target = existing[step["pick"] % len(existing)] if existing else None
+            op = step["op"]
+            if op == "insert" or (target is None and op != "batch"):
+                await conn.execute(
+                    text(
+                        "INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at) VALUES (:c, 'assistant', :cost, :at)"
+                    ),
+                    {"c": chat, "cost": step["cost"], "at": at},
+                )
+            elif op == "batch":
+                # Several rows in one statement: the trigger aggregates them in one upsert.
+                await conn.execute(
+                    text(
+                        """
+                        INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at)
+                        SELECT CAST(:c AS uuid), 'assistant', CAST(:cost AS bigint), CAST(:at AS timestamptz) + make_interval(hours => g * 7) FROM generate_series(0, 4) g
+                        """
+                    ),
+                    {"c": chat, "cost": step["cost"], "at": at},
+                )
+            elif op == "soft_delete":
+                await conn.execute(
+                    text("UPDATE chat_messages SET deleted = true WHERE id = :id"), {"id": target}
+                )
+            elif op == "archive":
+                await conn.execute(text("UPDATE chats SET archived = true WHERE id = :id"), {"id": chat})
+            elif op == "reprice":
+                # Not something the API does, but an operator might: the rollup must follow.
+                await conn.execute(
+                    text(
+                        "UPDATE chat_messages SET total_cost_micros = :cost, created_at = :at WHERE id = :id"
+                    ),
+                    {"cost": step["cost"], "at": at, "id": target},
+                )
+            else:
+                await conn.execute(text("DELETE FROM chat_messages WHERE id = :id"), {"id": target})
+
+        assert await rows(conn, ROLLUP) == await rows(conn, RAW)
+
+
+async def test_chat_owner_and_organization_cannot_change(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        org = await conn.scalar(text("INSERT INTO organizations (name) VALUES ('a') RETURNING id"))
+        other = await conn.scalar(text("INSERT INTO organizations (name) VALUES ('b') RETURNING id"))
+        user = await conn.scalar(text("INSERT INTO users (username) VALUES ('u') RETURNING id"))
+        chat = await conn.scalar(
+            text("INSERT INTO chats (owner_id, organization_id) VALUES (:u, :o) RETURNING id"),
+            {"u": user, "o": org},
+        )
+    with pytest.raises(DBAPIError, match="cannot change"):
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE chats SET organization_id = :o WHERE id = :c"), {"o": other, "c": chat}
+            )
