@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-all lint typecheck schema check-schema check lock clean
+.PHONY: run test test-slow test-browser client test-all lint typecheck schema check-schema check lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("spendlimits needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -23,6 +23,20 @@ run: $(STAMP)
 ## The whole quick suite (embedded PostgreSQL unless TEST_DATABASE_URL is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The slow suites: several server processes racing reservations on one database.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## GraphiQL in a headless Chromium with no network but localhost (installs Debian's chromium if missing).
+test-browser: $(STAMP)
+	@command -v chromium >/dev/null || { echo "installing chromium with apt-get ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+## The typed TypeScript client: install its pinned tools, regenerate src/generated.ts, type-check.
+client:
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen && npm run --silent typecheck
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ from graphql import build_schema, find_breaking_changes
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT.parent / "shared" / "contract"
-CONTRACT_PARTS = ["core.graphql"]
+CONTRACT_PARTS = ["core.graphql", "strict.graphql"]
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql (authenticated), /healthz, and the request-wide guards."""
+"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, and the
+request-wide guards."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -9,14 +10,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from spendlimits import graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
+from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.context import Context
 from spendlimits.graphql.schema import schema
+from spendlimits.limits.check import CannotEvaluate, within_deadline
+from spendlimits.logs import configure_logging
+from spendlimits.metrics_endpoint import metrics_endpoint
+from spendlimits.observe import ObserveRequests
 from spendlimits.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,10 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             principal=request.scope["state"]["principal"],
         )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Strawberry's own page loads GraphiQL from a CDN and never starts without internet.
+        return graphiql.page()
 
 
 def _wants_ide(scope: Scope) -> bool:
@@ -130,18 +141,24 @@ class BodyTooLarge(Exception):
 
 
 def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
+    async def ping() -> None:
+        await run_reconnecting(engine, lambda conn: conn.execute(text("SELECT 1")))
+
     async def healthz(_: Request) -> Response:
         try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            # Bounded like a check: against a hung database the probe hung for good, and each
+            # retry by a load balancer held one more pooled connection.
+            await within_deadline(ping(), settings.check_timeout_ms / 1000)
         except Exception as exc:
-            log.warning("health check failed: %s", type(exc).__name__)
+            cause = exc.cause if isinstance(exc, CannotEvaluate) else type(exc).__name__
+            log.warning("health check failed: %s", cause)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    graphql = LimitBody(
-        Authenticate(GraphQLView(engine, settings), Authenticator(engine, settings.check_timeout_ms / 1000)),
-        settings.max_body_bytes,
+    metrics.instrument_engine(engine, settings.pool_size + settings.pool_max_overflow)
+    authenticator = Authenticator(engine, settings.check_timeout_ms / 1000)
+    graphql = ObserveRequests(
+        LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
     )
 
     @asynccontextmanager
@@ -153,6 +170,8 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
+            Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
         ],
         lifespan=lifespan,
     )
@@ -163,4 +182,5 @@ def app_from_env() -> Starlette:
     from spendlimits.db.engine import create_engine, database_url
 
     settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(create_engine(database_url(settings), settings), settings)

@@ -6,12 +6,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from spendlimits.auth.principal import Role, Service
 from spendlimits.db import migrate
 from spendlimits.db.engine import create_engine, database_url
 from spendlimits.errors import DomainError
+from spendlimits.logs import configure_logging
 from spendlimits.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -75,6 +76,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["DATABASE_URL"] = url
     host = args.host or settings.host
     port = args.port or settings.port
+    if args.demo:
+        _load_demo(url, settings, f"http://{host}:{port}/graphql")
+    elif asyncio.run(_has_no_users(url, settings)):
+        print(
+            "the database has no users yet: `spendlimits serve --demo` (or `make run ARGS=--demo`) "
+            "loads sample data and prints an owner token",
+            file=sys.stderr,
+        )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
     uvicorn.run(
         "spendlimits.app:app_from_env",
@@ -86,6 +95,78 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,
     )
     return 0
+
+
+async def _has_no_users(url: str, settings: Settings) -> bool:
+    from spendlimits.directory.users import list_users
+
+    engine = create_engine(url, settings)
+    try:
+        async with engine.connect() as conn:
+            return (await list_users(conn, limit=1)).total_count == 0
+    finally:
+        await engine.dispose()
+
+
+def _load_demo(url: str, settings: Settings, address: str) -> None:
+    from spendlimits.demo import OWNER, load_demo
+    from spendlimits.progress import ProgressLine
+
+    progress = ProgressLine(sys.stderr)
+
+    async def work() -> None:
+        engine = create_engine(url, settings)
+        try:
+            loaded = await load_demo(engine, progress=progress.update)
+        finally:
+            await engine.dispose()
+        progress.finish(
+            f"demo data: {loaded.users} users, {loaded.messages_added:,} messages added "
+            f"({loaded.messages_present:,} already there)"
+        )
+        print(f"Owner token (user {OWNER}): {loaded.owner_token}")
+        print(f'GraphiQL: {address} (Headers tab: {{"Authorization": "Bearer {loaded.owner_token}"}})')
+
+    asyncio.run(work())
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from spendlimits.importer import Importer
+    from spendlimits.progress import ProgressLine
+
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1")
+    try:
+        source: TextIO = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    progress = ProgressLine(sys.stderr)
+
+    async def work(url: str) -> int:
+        engine = create_engine(url, settings)
+        importer = Importer(
+            engine,
+            on_rejected=lambda line, reason: progress.note(f"line {line}: rejected: {reason}"),
+            on_batch=lambda report: progress.update(report.status()),
+            batch_lines=args.batch_size,
+        )
+        try:
+            report = await importer.run(source)
+        except UnicodeDecodeError:
+            progress.finish(importer.report.status())
+            raise CliError(
+                f"{args.file} is not UTF-8 text; the batches before the bad bytes were imported"
+            ) from None
+        finally:
+            await engine.dispose()
+        progress.finish(report.status())
+        return 1 if report.rejected else 0
+
+    try:
+        return _run(settings, work)
+    finally:
+        if source is not sys.stdin:
+            source.close()
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,6 +228,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default: SPENDLIMITS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: SPENDLIMITS_PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load sample data (re-runnable) and print an owner token first"
+    )
     serve.set_defaults(func=cmd_serve)
 
     mig = sub.add_parser("migrate", help="apply, revert or show database migrations")
@@ -176,6 +260,20 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--name", help="a label for the token")
     tc.set_defaults(func=cmd_tokens_create)
 
+    imp = sub.add_parser(
+        "import",
+        help="bulk-load JSON Lines (organizations, users, groups, memberships, models, chats, messages)",
+        description=(
+            'Reads JSON Lines, one object per line with a "type" and its fields (see the README), in '
+            "batches of one transaction each. Re-running a file adds nothing. Progress and each "
+            "rejected line (number and reason) go to stderr; good lines are imported regardless."
+        ),
+        epilog="exit status: 0 when every line was imported, 1 if any line was rejected",
+    )
+    imp.add_argument("file", help="the JSON Lines file, or - for stdin")
+    imp.add_argument("--batch-size", type=int, default=500, help="lines per transaction (default: 500)")
+    imp.set_defaults(func=cmd_import)
+
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)
     return p
@@ -185,11 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level, settings.log_format)
         code: int = args.func(args, settings)
         return code
     except (CliError, SettingsError, migrate.MigrationError) as exc:

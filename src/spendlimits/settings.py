@@ -25,6 +25,13 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     #: External PostgreSQL; None starts the embedded server in ``data_dir``.
@@ -42,6 +49,8 @@ class Settings:
     #: Request bodies larger than this are refused with 413.
     max_body_bytes: int
     log_level: str
+    #: "text" (key=value lines) or "json" (one JSON object per line).
+    log_format: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -56,4 +65,5 @@ class Settings:
             check_timeout_ms=_int("SPENDLIMITS_CHECK_TIMEOUT_MS", 1000, minimum=1),
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
+            log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
         )

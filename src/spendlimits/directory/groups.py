@@ -7,7 +7,11 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from spendlimits.directory.names import check_name, check_text
+from spendlimits.directory.pages import Page
 from spendlimits.directory.rows import columns, from_row
+from spendlimits.directory.users import User, user_from_row
+from spendlimits.errors import DomainError
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +35,193 @@ COLUMNS = columns(Group)
 async def get_groups(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Group]:
     rows = await conn.execute(text(f"SELECT {COLUMNS} FROM groups WHERE id = ANY(:ids)"), {"ids": ids})
     return {g.id: g for g in (from_row(Group, r) for r in rows)}
+
+
+_LIST_GROUPS = text(
+    f"""
+    WITH matched AS (
+        SELECT {COLUMNS} FROM groups
+        WHERE CAST(:organization_id AS uuid) IS NULL OR organization_id = :organization_id
+    )
+    SELECT page.*, total.n AS total_count
+    FROM (SELECT count(*) AS n FROM matched) AS total
+    LEFT JOIN LATERAL (
+        SELECT * FROM matched ORDER BY name, id LIMIT :limit OFFSET :offset
+    ) AS page ON true
+    """
+)
+
+
+async def list_groups(
+    conn: AsyncConnection, *, limit: int, offset: int = 0, organization_id: uuid.UUID | None = None
+) -> Page[Group]:
+    """Groups ordered by name (then id), Everyone groups included; optionally of one organization."""
+    rows = (
+        await conn.execute(
+            _LIST_GROUPS, {"organization_id": organization_id, "limit": limit, "offset": offset}
+        )
+    ).all()
+    return Page(
+        items=[from_row(Group, r) for r in rows if r.id is not None], total_count=int(rows[0].total_count)
+    )
+
+
+#: A user and an optional organization to keep that user's groups to.
+UserInOrganization = tuple[uuid.UUID, uuid.UUID | None]
+
+
+async def groups_of_users(
+    conn: AsyncConnection, keys: list[UserInOrganization]
+) -> dict[UserInOrganization, list[Group]]:
+    """Each user's groups: explicit ones plus the Everyone group of each of their organizations.
+
+    Ordered by name. Deleted users belong to no group. Keys with no groups are absent.
+    """
+    rows = await conn.execute(
+        text(
+            f"""
+            SELECT k.user_id AS key_user_id, k.organization_id AS key_organization_id,
+                   {columns(Group, "g")}
+            FROM unnest(CAST(:user_ids AS uuid[]), CAST(:organization_ids AS uuid[]))
+                 AS k(user_id, organization_id)
+            JOIN group_members_expanded e
+              ON e.user_id = k.user_id
+             AND (k.organization_id IS NULL OR e.organization_id = k.organization_id)
+            JOIN groups g ON g.id = e.group_id
+            ORDER BY g.name, g.id
+            """
+        ),
+        {"user_ids": [k[0] for k in keys], "organization_ids": [k[1] for k in keys]},
+    )
+    found: dict[UserInOrganization, list[Group]] = {}
+    for r in rows:
+        found.setdefault((r.key_user_id, r.key_organization_id), []).append(from_row(Group, r))
+    return found
+
+
+async def group_member_counts(conn: AsyncConnection, group_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Members that are neither system users nor deleted, per group; 0 for an unknown group.
+
+    An Everyone group counts its implicit members, so an organization's id gives the number of its
+    live, non-system members.
+    """
+    rows = await conn.execute(
+        text(
+            """
+            SELECT k.id, count(u.id) AS members
+            FROM unnest(CAST(:ids AS uuid[])) AS k(id)
+            LEFT JOIN group_members_expanded e ON e.group_id = k.id
+            LEFT JOIN users u ON u.id = e.user_id AND NOT u.is_system
+            GROUP BY k.id
+            """
+        ),
+        {"ids": group_ids},
+    )
+    return {r.id: int(r.members) for r in rows}
+
+
+#: A group and the page of its members asked for: (group id, limit, offset).
+MembersPage = tuple[uuid.UUID, int, int]
+
+
+async def group_members(conn: AsyncConnection, keys: list[MembersPage]) -> dict[MembersPage, list[User]]:
+    """Pages of members (the users ``group_member_counts`` counts), ordered by username.
+
+    One statement for any number of groups and page sizes. Keys with no members are absent.
+    """
+    rows = await conn.execute(
+        text(
+            f"""
+            SELECT k.group_id AS key_group_id, k.lim AS key_limit, k.off AS key_offset, m.*
+            FROM unnest(CAST(:group_ids AS uuid[]), CAST(:limits AS int[]), CAST(:offsets AS int[]))
+                 AS k(group_id, lim, off)
+            CROSS JOIN LATERAL (
+                SELECT {columns(User, "u")}
+                FROM group_members_expanded e JOIN users u ON u.id = e.user_id
+                WHERE e.group_id = k.group_id AND NOT u.is_system
+                ORDER BY u.username, u.id
+                LIMIT k.lim OFFSET k.off
+            ) AS m
+            ORDER BY m.username, m.id
+            """
+        ),
+        {
+            "group_ids": [k[0] for k in keys],
+            "limits": [k[1] for k in keys],
+            "offsets": [k[2] for k in keys],
+        },
+    )
+    found: dict[MembersPage, list[User]] = {}
+    for r in rows:
+        found.setdefault((r.key_group_id, r.key_limit, r.key_offset), []).append(user_from_row(r))
+    return found
+
+
+async def ensure_group(
+    conn: AsyncConnection,
+    *,
+    organization_id: uuid.UUID,
+    name: str,
+    display_name: str = "",
+    avatar_url: str = "",
+) -> tuple[Group, bool]:
+    """The organization's group named ``name``, created if missing; True when created.
+
+    An existing group is returned unchanged. An organization's Everyone group is named "Everyone",
+    so that name is always taken.
+    """
+    check_name(name, "Group name", ["input", "name"])
+    check_text(display_name, "Display name", 128, ["input", "displayName"])
+    check_text(avatar_url, "Avatar URL", 2048, ["input", "avatarUrl"])
+    row = (
+        await conn.execute(
+            text(
+                f"""
+                INSERT INTO groups (organization_id, name, display_name, avatar_url)
+                SELECT o.id, :name, :display_name, :avatar_url FROM organizations o WHERE o.id = :organization_id
+                ON CONFLICT (organization_id, name) DO NOTHING
+                RETURNING {COLUMNS}
+                """
+            ),
+            {
+                "organization_id": organization_id,
+                "name": name,
+                "display_name": display_name,
+                "avatar_url": avatar_url,
+            },
+        )
+    ).one_or_none()
+    if row is not None:
+        return from_row(Group, row), True
+    existing = await find_group_by_name(conn, organization_id, name)
+    if existing is None:
+        raise DomainError("ORGANIZATION_NOT_FOUND", "Organization not found.", ["input", "organizationId"])
+    return existing, False
+
+
+async def create_group(
+    conn: AsyncConnection,
+    *,
+    organization_id: uuid.UUID,
+    name: str,
+    display_name: str = "",
+    avatar_url: str = "",
+) -> Group:
+    group, created = await ensure_group(
+        conn, organization_id=organization_id, name=name, display_name=display_name, avatar_url=avatar_url
+    )
+    if not created:
+        raise DomainError(
+            "ALREADY_EXISTS", f"The organization already has a group named {name!r}.", ["input", "name"]
+        )
+    return group
+
+
+async def find_group_by_name(conn: AsyncConnection, organization_id: uuid.UUID, name: str) -> Group | None:
+    row = (
+        await conn.execute(
+            text(f"SELECT {COLUMNS} FROM groups WHERE organization_id = :organization_id AND name = :name"),
+            {"organization_id": organization_id, "name": name},
+        )
+    ).one_or_none()
+    return from_row(Group, row) if row else None

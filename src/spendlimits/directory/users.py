@@ -1,6 +1,5 @@
 """Users: the people (and system accounts) whose spend is limited."""
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.auth.principal import Role
+from spendlimits.directory.names import check_name, check_text
+from spendlimits.directory.pages import Page, like_pattern
 from spendlimits.directory.rows import columns
 from spendlimits.errors import DomainError
-
-USERNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +50,7 @@ def user_from_row(row: Row[Any]) -> User:
 
 
 def check_username(username: str, field: list[str]) -> str:
-    if not USERNAME.match(username):
-        raise DomainError(
-            "INVALID_INPUT",
-            "Username must be 1 to 64 letters, digits, '.', '_' or '-', starting and ending with a "
-            "letter or digit.",
-            field,
-        )
-    return username
+    return check_name(username, "Username", field)
 
 
 async def create_user(
@@ -72,14 +64,12 @@ async def create_user(
     is_system: bool = False,
 ) -> User:
     check_username(username, ["input", "username"])
-    if len(name) > 128:
-        raise DomainError("INVALID_INPUT", "Name must be at most 128 characters.", ["input", "name"])
-    if email is not None and not (3 <= len(email) <= 254 and "@" in email):
+    check_text(name, "Name", 128, ["input", "name"])
+    if email is not None and not (
+        3 <= len(email) <= 254 and "@" in email and all(c.isprintable() and not c.isspace() for c in email)
+    ):
         raise DomainError("INVALID_INPUT", "Email must be an address like a@b.c.", ["input", "email"])
-    if len(avatar_url) > 2048:
-        raise DomainError(
-            "INVALID_INPUT", "Avatar URL must be at most 2048 characters.", ["input", "avatarUrl"]
-        )
+    check_text(avatar_url, "Avatar URL", 2048, ["input", "avatarUrl"])
     try:
         async with conn.begin_nested():
             row = (
@@ -123,3 +113,106 @@ async def find_user_by_username(conn: AsyncConnection, username: str) -> User | 
         )
     ).one_or_none()
     return user_from_row(row) if row else None
+
+
+# One statement for the page and the size of the whole list: the count row always exists, the
+# page joins onto it (and is empty past the end).
+_LIST_USERS = text(
+    f"""
+    WITH matched AS (
+        SELECT {COLUMNS} FROM users
+        WHERE (CAST(:include_deleted AS boolean) OR NOT deleted)
+          AND (CAST(:pattern AS text) IS NULL
+               OR username ILIKE :pattern OR name ILIKE :pattern OR email ILIKE :pattern)
+    )
+    SELECT page.*, total.n AS total_count
+    FROM (SELECT count(*) AS n FROM matched) AS total
+    LEFT JOIN LATERAL (
+        SELECT * FROM matched ORDER BY username, id LIMIT :limit OFFSET :offset
+    ) AS page ON true
+    """
+)
+
+
+async def list_users(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    offset: int = 0,
+    search: str | None = None,
+    include_deleted: bool = False,
+) -> Page[User]:
+    """Users ordered by username (then id), live ones only unless ``include_deleted``.
+
+    ``search`` matches a substring of the username, name or email, case-insensitively.
+    """
+    search = (search or "").strip()
+    rows = (
+        await conn.execute(
+            _LIST_USERS,
+            {
+                "include_deleted": include_deleted,
+                "pattern": like_pattern(search) if search else None,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+    ).all()
+    return Page(
+        items=[user_from_row(r) for r in rows if r.id is not None], total_count=int(rows[0].total_count)
+    )
+
+
+async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> User:
+    """Soft delete: the user keeps their chats and spend history but leaves every organization and
+    group, and their tokens are revoked. Their username becomes free. Deleting twice is harmless.
+    """
+    row = (
+        await conn.execute(
+            text(
+                f"""
+                UPDATE users SET deleted = true, updated_at = CASE WHEN deleted THEN updated_at ELSE now() END
+                WHERE id = :id RETURNING {COLUMNS}
+                """
+            ),
+            {"id": user_id},
+        )
+    ).one_or_none()
+    if row is None:
+        raise DomainError("USER_NOT_FOUND", "User not found.", ["input", "userId"])
+    # A second statement, so its snapshot includes memberships added by transactions that held the
+    # user's row (membership writes lock it FOR SHARE) until the UPDATE above could proceed.
+    await conn.execute(
+        text(
+            """
+            WITH left_groups AS (DELETE FROM group_members WHERE user_id = :id),
+                 left_organizations AS (DELETE FROM organization_members WHERE user_id = :id)
+            UPDATE api_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL
+            """
+        ),
+        {"id": user_id},
+    )
+    return user_from_row(row)
+
+
+async def ensure_user(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    role: Role = Role.MEMBER,
+    name: str = "",
+    email: str | None = None,
+    avatar_url: str = "",
+    is_system: bool = False,
+) -> tuple[User, bool]:
+    """The live user named ``username``, created if missing; True when created.
+
+    An existing user is returned unchanged: bulk loads are re-runnable, not a way to edit users.
+    """
+    existing = await find_user_by_username(conn, check_username(username, ["input", "username"]))
+    if existing is not None:
+        return existing, False
+    created = await create_user(
+        conn, username=username, role=role, name=name, email=email, avatar_url=avatar_url, is_system=is_system
+    )
+    return created, True

@@ -63,6 +63,9 @@ class UserErrorCode(enum.Enum):
     OVERRIDE_NOT_FOUND = "OVERRIDE_NOT_FOUND"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    RESERVATION_NOT_FOUND = "RESERVATION_NOT_FOUND"
+    #: Release of a reservation that is no longer HELD (settle of a RELEASED one, too).
+    RESERVATION_NOT_HELD = "RESERVATION_NOT_HELD"
 
 
 strawberry.enum(UserErrorCode, description="Why a mutation did not do what it was asked.")

@@ -38,6 +38,12 @@ def require_user_reader(principal: Principal, user_id: uuid.UUID) -> None:
         raise Forbidden("Members can only read their own data.")
 
 
+def require_chat_reader(principal: Principal, owner_id: uuid.UUID) -> None:
+    """A chat and its messages: OWNER, AUDITOR and CHATD read any; a MEMBER only their own."""
+    if not can_read_user(principal, owner_id):
+        raise Forbidden("Members can only read their own chats.")
+
+
 def require_checker(principal: Principal) -> None:
     """The admission check: CHATD or OWNER."""
     if not (principal.is_service or _is(principal, Role.OWNER)):

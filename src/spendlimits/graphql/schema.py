@@ -5,15 +5,45 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from spendlimits.graphql.errors import ErrorCodes
+from spendlimits.graphql.hardening import EXTENSIONS as HARDENING
+from spendlimits.graphql.mutations.api_tokens import ApiTokenMutation
+from spendlimits.graphql.mutations.chat_models import ChatModelMutation
+from spendlimits.graphql.mutations.chats import ChatMutation
+from spendlimits.graphql.mutations.groups import GroupMutation
+from spendlimits.graphql.mutations.limits import LimitsMutation
+from spendlimits.graphql.mutations.messages import MessageMutation
+from spendlimits.graphql.mutations.organizations import OrganizationMutation
+from spendlimits.graphql.mutations.reservations import ReservationsMutation
+from spendlimits.graphql.mutations.users import UserMutation
+from spendlimits.graphql.operation_outcome import RecordOperation
+from spendlimits.graphql.queries.directory import DirectoryQuery
+from spendlimits.graphql.queries.limits import LimitsQuery
+from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (ViewerQuery,))
+Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery))
+Mutation = merge_types(
+    "Mutation",
+    (
+        LimitsMutation,
+        OrganizationMutation,
+        UserMutation,
+        GroupMutation,
+        ChatModelMutation,
+        ApiTokenMutation,
+        ChatMutation,
+        MessageMutation,
+        ReservationsMutation,
+    ),
+)
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    extensions=[ErrorCodes],
+    # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
+    extensions=[RecordOperation, ErrorCodes, *HARDENING],
 )
 
 

@@ -12,13 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from spendlimits.auth.tokens import ApiToken, get_tokens
-from spendlimits.directory.chats import Chat, get_chats
-from spendlimits.directory.groups import Group, get_groups
+from spendlimits.directory.chats import Chat, chat_total_costs, get_chats
+from spendlimits.directory.groups import (
+    Group,
+    MembersPage,
+    UserInOrganization,
+    get_groups,
+    group_member_counts,
+    group_members,
+    groups_of_users,
+)
 from spendlimits.directory.messages import ChatMessage, get_messages
 from spendlimits.directory.models import ChatModel, get_models
-from spendlimits.directory.organizations import Organization, get_organizations
+from spendlimits.directory.organizations import Organization, get_organizations, organizations_of_users
 from spendlimits.directory.users import User, get_users
-from spendlimits.graphql.loaders.batch import by_id
+from spendlimits.graphql.loaders.batch import by_id, or_empty
+from spendlimits.limits.resolution import EffectiveLimit, LimitKey, effective_limits
+from spendlimits.limits.status import Status, StatusKey, statuses
 
 
 class Loaders:
@@ -52,3 +62,31 @@ class Loaders:
     @cached_property
     def api_token(self) -> DataLoader[uuid.UUID, ApiToken | None]:
         return DataLoader(by_id(self.engine, get_tokens))
+
+    @cached_property
+    def user_organizations(self) -> DataLoader[uuid.UUID, list[Organization]]:
+        return DataLoader(or_empty(self.engine, organizations_of_users, list))
+
+    @cached_property
+    def user_groups(self) -> DataLoader[UserInOrganization, list[Group]]:
+        return DataLoader(or_empty(self.engine, groups_of_users, list))
+
+    @cached_property
+    def group_member_count(self) -> DataLoader[uuid.UUID, int]:
+        return DataLoader(or_empty(self.engine, group_member_counts, int))
+
+    @cached_property
+    def group_members(self) -> DataLoader[MembersPage, list[User]]:
+        return DataLoader(or_empty(self.engine, group_members, list))
+
+    @cached_property
+    def chat_total_cost(self) -> DataLoader[uuid.UUID, int]:
+        return DataLoader(or_empty(self.engine, chat_total_costs, int))
+
+    @cached_property
+    def effective_limit(self) -> DataLoader[LimitKey, EffectiveLimit | None]:
+        return DataLoader(by_id(self.engine, effective_limits))
+
+    @cached_property
+    def limit_status(self) -> DataLoader[StatusKey, Status | None]:
+        return DataLoader(by_id(self.engine, statuses))

@@ -20,3 +20,24 @@ def by_id(engine: AsyncEngine, query: BatchQuery[K, V]) -> Callable[[Sequence[K]
         return [found.get(key) for key in keys]
 
     return load
+
+
+def or_empty(
+    engine: AsyncEngine, query: BatchQuery[K, V], empty: Callable[[], V]
+) -> Callable[[Sequence[K]], Awaitable[list[V]]]:
+    """Like ``by_id``, for queries that leave out keys with nothing to report: those load as
+    ``empty()`` (``list`` gives each its own empty list, ``int`` gives 0)."""
+
+    async def load(keys: Sequence[K]) -> list[V]:
+        async with engine.connect() as conn:
+            found = await query(conn, list(keys))
+        return [found[key] if key in found else empty() for key in keys]
+
+    return load
+
+
+def required(value: V | None, what: str) -> V:
+    """A row a foreign key guarantees. Its absence is a bug, so it surfaces as an unexpected error."""
+    if value is None:
+        raise LookupError(f"missing {what}, which a foreign key guarantees")
+    return value

@@ -5,7 +5,10 @@ from datetime import datetime
 import strawberry
 
 from spendlimits.auth import tokens
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.types.enums import Service
+from spendlimits.graphql.types.user import User
 
 
 @strawberry.type(description="An API token's metadata. The secret is shown only once, when it is created.")
@@ -19,6 +22,13 @@ class ApiToken:
     @strawberry.field
     def name(self) -> str:
         return self.domain.name
+
+    @strawberry.field(description="The user it acts for; null for a service token.")
+    async def user(self, info: Info) -> User | None:
+        if self.domain.user_id is None:
+            return None
+        user = await info.context.loaders.user.load(self.domain.user_id)
+        return User(domain=required(user, "token's user"))
 
     @strawberry.field(description="The service it acts for; null for a user's token.")
     def service(self) -> Service | None:

@@ -6,7 +6,11 @@ import strawberry
 
 from spendlimits.directory import messages
 from spendlimits.directory.messages import MessageRole
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.scalars import Micros
+from spendlimits.graphql.types.chat import Chat
+from spendlimits.graphql.types.chat_model import ChatModel
 
 strawberry.enum(MessageRole, name="ChatMessageRole", description="Who wrote a message.")
 
@@ -19,9 +23,21 @@ class ChatMessage:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
+    @strawberry.field(description="The chat the message belongs to.")
+    async def chat(self, info: Info) -> Chat:
+        chat = await info.context.loaders.chat.load(self.domain.chat_id)
+        return Chat(domain=required(chat, "message's chat"))
+
     @strawberry.field
     def role(self) -> MessageRole:
         return MessageRole(self.domain.role)
+
+    @strawberry.field(description="The model that produced the message; null when none was recorded.")
+    async def model(self, info: Info) -> ChatModel | None:
+        if self.domain.model_id is None:
+            return None
+        model = await info.context.loaders.chat_model.load(self.domain.model_id)
+        return ChatModel(domain=required(model, "message's model"))
 
     @strawberry.field(
         description="Null when the message's model had no price (unpriced usage is not counted)."

@@ -1,10 +1,26 @@
-"""The Group type."""
+"""The Group type.
 
+Other type modules import Group by name, so this module imports none of them at load time: the
+types it returns are lazy annotations and are imported inside the resolvers, which breaks the
+Group <-> User and Group <-> Organization import cycles whichever module loads first.
+"""
+
+import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from spendlimits.directory import groups
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.loaders.batch import required
+from spendlimits.graphql.pagination import PageInfo, PageRequest, page_request
+from spendlimits.graphql.permissions import require_directory_reader
+from spendlimits.graphql.scalars import Micros
+
+if TYPE_CHECKING:
+    from spendlimits.graphql.types.organization import Organization
+    from spendlimits.graphql.types.user import UserConnection
 
 
 @strawberry.type(description="A set of users in one organization, with an optional spend-limit override.")
@@ -34,3 +50,67 @@ class Group:
     @strawberry.field
     def created_at(self) -> datetime:
         return self.domain.created_at
+
+    @strawberry.field(description="The group's override; null when none.")
+    def chat_spend_limit_micros(self) -> Micros | None:
+        limit = self.domain.chat_spend_limit_micros
+        return None if limit is None else Micros(limit)
+
+    @strawberry.field(description="The organization the group belongs to.")
+    async def organization(
+        self, info: Info
+    ) -> Annotated["Organization", strawberry.lazy("spendlimits.graphql.types.organization")]:
+        from spendlimits.graphql.types.organization import Organization
+
+        organization = await info.context.loaders.organization.load(self.domain.organization_id)
+        return Organization(domain=required(organization, "group's organization"))
+
+    @strawberry.field(
+        description=(
+            "Members that are neither system users nor deleted. The Everyone group counts its "
+            "implicit members: the organization's members."
+        )
+    )
+    async def member_count(self, info: Info) -> int:
+        return await info.context.loaders.group_member_count.load(self.domain.id)
+
+    @strawberry.field(
+        description=(
+            "The users memberCount counts (the Everyone group's are the organization's), ordered "
+            "by username. OWNER, AUDITOR, CHATD; a MEMBER sees the count but not other users."
+        )
+    )
+    async def members(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1 to 500.")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> Annotated["UserConnection", strawberry.lazy("spendlimits.graphql.types.user")]:
+        from spendlimits.graphql.types.user import UserConnection
+
+        require_directory_reader(info.context.principal)
+        request = page_request(first, after)
+        loaders = info.context.loaders
+        # Members excludes exactly what memberCount excludes, so the count is the page's total.
+        members, total = await asyncio.gather(
+            loaders.group_members.load((self.domain.id, request.limit, request.offset)),
+            loaders.group_member_count.load(self.domain.id),
+        )
+        return UserConnection.build(request, members, total)
+
+
+@strawberry.type(description="A page of groups.")
+class GroupConnection:
+    nodes: list[Group] = strawberry.field(description="The groups of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends and whether more follow.")
+    total_count: int = strawberry.field(description="How many groups the whole list has.")
+
+    @classmethod
+    def build(cls, request: PageRequest, items: list[groups.Group], total: int) -> "GroupConnection":
+        return cls(
+            nodes=[Group(domain=g) for g in items],
+            page_info=request.page_info(len(items), total),
+            total_count=total,
+        )

@@ -5,6 +5,9 @@ from datetime import datetime
 import strawberry
 
 from spendlimits.directory import organizations
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.loaders.batch import required
+from spendlimits.graphql.types.group import Group
 
 
 @strawberry.type(description="A tenant of the platform; its members form its Everyone group.")
@@ -26,3 +29,18 @@ class Organization:
     @strawberry.field
     def created_at(self) -> datetime:
         return self.domain.created_at
+
+    @strawberry.field(
+        description="The organization's implicit group of all its members; its id equals the organization's id."
+    )
+    async def everyone_group(self, info: Info) -> Group:
+        group = await info.context.loaders.group.load(self.domain.id)
+        return Group(domain=required(group, "Everyone group"))
+
+    @strawberry.field(
+        description="Members that are neither system users nor deleted: its Everyone group's memberCount."
+    )
+    async def member_count(self, info: Info) -> int:
+        # The Everyone group has the organization's id and the organization's members, so one
+        # loader (and one batch) serves both counts.
+        return await info.context.loaders.group_member_count.load(self.domain.id)

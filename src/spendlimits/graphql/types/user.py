@@ -1,11 +1,21 @@
 """The User type."""
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from spendlimits.directory import users
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.errors import parse_id
+from spendlimits.graphql.loaders.batch import required
+from spendlimits.graphql.pagination import PageInfo, PageRequest
+from spendlimits.graphql.permissions import require_user_reader
+from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.enums import Role
+from spendlimits.graphql.types.group import Group
+from spendlimits.graphql.types.limit_status import ChatUsageLimitStatus, EffectiveChatSpendLimit, parse_scope
+from spendlimits.graphql.types.organization import Organization
 
 
 @strawberry.type(description="A person or system account whose LLM spend is limited.")
@@ -47,3 +57,88 @@ class User:
     @strawberry.field
     def created_at(self) -> datetime:
         return self.domain.created_at
+
+    @strawberry.field(description="The organizations the user is a member of, ordered by name.")
+    async def organizations(self, info: Info) -> list[Organization]:
+        require_user_reader(info.context.principal, self.domain.id)
+        found = await info.context.loaders.user_organizations.load(self.domain.id)
+        return [Organization(domain=o) for o in found]
+
+    @strawberry.field(
+        description=(
+            "Explicit groups plus the Everyone group of each organization the user belongs to, "
+            "ordered by name. Empty for a deleted user."
+        )
+    )
+    async def groups(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only groups of this organization; omitted means all."),
+        ] = None,
+    ) -> list[Group]:
+        require_user_reader(info.context.principal, self.domain.id)
+        organization = None if organization_id is None else parse_id(organization_id, "organizationId")
+        found = await info.context.loaders.user_groups.load((self.domain.id, organization))
+        return [Group(domain=g) for g in found]
+
+    @strawberry.field(description="The user's own override; null when none.")
+    def chat_spend_limit_micros(self, info: Info) -> Micros | None:
+        require_user_reader(info.context.principal, self.domain.id)
+        limit = self.domain.chat_spend_limit_micros
+        return None if limit is None else Micros(limit)
+
+    @strawberry.field(
+        description="The limit that applies to the user, and which tier of the hierarchy it comes from."
+    )
+    async def effective_chat_spend_limit(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only groups of this organization compete; omitted means all."),
+        ] = None,
+    ) -> EffectiveChatSpendLimit:
+        require_user_reader(info.context.principal, self.domain.id)
+        organization, _ = parse_scope(organization_id)
+        limit = await info.context.loaders.effective_limit.load((self.domain.id, organization))
+        return EffectiveChatSpendLimit(domain=required(limit, "user's effective limit"))
+
+    @strawberry.field(description="The user's spend against their limit in one period.")
+    async def chat_usage_limit_status(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "Scopes group limits (and, when a group limit wins, spend) to one organization; "
+                    "omitted means all organizations."
+                )
+            ),
+        ] = None,
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(description="Picks the period that contains this instant (default: now)."),
+        ] = None,
+    ) -> ChatUsageLimitStatus:
+        require_user_reader(info.context.principal, self.domain.id)
+        organization, instant = parse_scope(organization_id, at)
+        found = await info.context.loaders.limit_status.load((self.domain.id, organization, instant))
+        return ChatUsageLimitStatus(domain=required(found, "user's limit status"))
+
+
+@strawberry.type(description="A page of users.")
+class UserConnection:
+    nodes: list[User] = strawberry.field(description="The users of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends and whether more follow.")
+    total_count: int = strawberry.field(description="How many users the whole list has.")
+
+    @classmethod
+    def build(cls, request: PageRequest, items: list[users.User], total: int) -> "UserConnection":
+        return cls(
+            nodes=[User(domain=u) for u in items],
+            page_info=request.page_info(len(items), total),
+            total_count=total,
+        )

@@ -1,0 +1,1 @@
+"""Mutation fields, grouped by area; schema.py merges them into one Mutation type."""

@@ -1,0 +1,141 @@
+"""Recording messages and their cost: the chat daemon (CHATD) or an OWNER."""
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from spendlimits.directory import ingest
+from spendlimits.directory.cost import TokenUsage
+from spendlimits.directory.messages import MessageRole
+from spendlimits.graphql.context import Info
+from spendlimits.graphql.errors import UserError, parse_id
+from spendlimits.graphql.mutations.transaction import in_transaction
+from spendlimits.graphql.permissions import require_usage_writer
+from spendlimits.graphql.scalars import Micros
+from spendlimits.graphql.types.chat_message import ChatMessage
+
+ERRORS = "Why nothing was done; empty on success."
+
+
+@strawberry.input(description="Tokens an LLM call used; each 0 or more. Null or omitted counts 0.")
+class TokenUsageInput:
+    input_tokens: int | None = strawberry.field(default=0, description="Prompt tokens, cache excluded.")
+    output_tokens: int | None = strawberry.field(default=0, description="Generated tokens.")
+    cache_read_tokens: int | None = strawberry.field(
+        default=0, description="Prompt tokens read from the cache."
+    )
+    cache_write_tokens: int | None = strawberry.field(
+        default=0, description="Prompt tokens written to the cache."
+    )
+
+    def to_domain(self) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens or 0,
+            output_tokens=self.output_tokens or 0,
+            cache_read_tokens=self.cache_read_tokens or 0,
+            cache_write_tokens=self.cache_write_tokens or 0,
+        )
+
+
+@strawberry.input(description="One message of a chat and what it cost (or the usage to price it from).")
+class RecordChatMessageInput:
+    chat_id: strawberry.ID = strawberry.field(description="The chat; its owner is charged.")
+    role: MessageRole = strawberry.field(description="Who wrote the message.")
+    model_id: strawberry.ID | None = strawberry.field(default=None, description="Id of a ChatModel.")
+    usage: TokenUsageInput | None = strawberry.field(
+        default=None,
+        description="Tokens used; priced with the model's current prices when totalCostMicros is omitted.",
+    )
+    total_cost_micros: Micros | None = strawberry.field(
+        default=None, description="When given, this is the cost and usage is not priced. Must be >= 0."
+    )
+    created_at: datetime | None = strawberry.field(
+        default=None,
+        description="Default: now. Decides which period the cost falls in; may be in the past (imports, late events).",
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 255 characters, unique per chat. A retry with the same key and input returns the "
+            "first message (replayed: true) and counts nothing twice; the same key with other input "
+            "is IDEMPOTENCY_CONFLICT."
+        ),
+    )
+
+    def to_domain(self) -> ingest.NewMessage:
+        """The message to record; ids that are not UUIDs are BAD_USER_INPUT."""
+        return ingest.NewMessage(
+            chat_id=parse_id(self.chat_id, "chatId"),
+            role=self.role,
+            model_id=parse_id(self.model_id, "modelId") if self.model_id is not None else None,
+            usage=self.usage.to_domain() if self.usage is not None else None,
+            total_cost_micros=self.total_cost_micros,
+            created_at=self.created_at,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.type(description="The result of recordChatMessage.")
+class RecordChatMessagePayload:
+    message: ChatMessage | None = strawberry.field(
+        description="The recorded message, or the first one with the same idempotencyKey; null on error."
+    )
+    replayed: bool = strawberry.field(
+        description="True when an earlier message with the same idempotencyKey was returned."
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+
+
+@strawberry.input(description="The message to delete.")
+class DeleteChatMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+
+
+@strawberry.type(description="The result of deleteChatMessage.")
+class DeleteChatMessagePayload:
+    message: ChatMessage | None = strawberry.field(description="The message, now deleted; null on error.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+
+
+@strawberry.type
+class MessageMutation:
+    @strawberry.mutation(
+        description=(
+            "Records one message and its cost. Cost is totalCostMicros when given, else computed "
+            "from usage and the model's prices, else null (unpriced). With an idempotencyKey, a "
+            "retry with the same input returns the first message and counts nothing twice; the "
+            "same key with different input is IDEMPOTENCY_CONFLICT. CHATD or OWNER."
+        )
+    )
+    async def record_chat_message(
+        self,
+        info: Info,
+        input: Annotated[RecordChatMessageInput, strawberry.argument(description="The message.")],
+    ) -> RecordChatMessagePayload:
+        require_usage_writer(info.context.principal)
+        message = input.to_domain()
+        outcome = await in_transaction(info, lambda conn: ingest.record_message(conn, message))
+        if outcome.value is None:
+            return RecordChatMessagePayload(message=None, replayed=False, errors=outcome.errors)
+        return RecordChatMessagePayload(
+            message=ChatMessage(domain=outcome.value.message), replayed=outcome.value.replayed, errors=[]
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Soft delete: the message's cost still counts toward spend. Deleting twice changes "
+            "nothing. An unknown message is CHAT_NOT_FOUND. CHATD or OWNER."
+        )
+    )
+    async def delete_chat_message(
+        self,
+        info: Info,
+        input: Annotated[DeleteChatMessageInput, strawberry.argument(description="The message.")],
+    ) -> DeleteChatMessagePayload:
+        require_usage_writer(info.context.principal)
+        message_id = parse_id(input.message_id, "messageId")
+        outcome = await in_transaction(info, lambda conn: ingest.delete_message(conn, message_id))
+        return DeleteChatMessagePayload(
+            message=ChatMessage(domain=outcome.value) if outcome.value else None, errors=outcome.errors
+        )
