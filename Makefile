@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow test-browser client test-all lint typecheck schema check-schema check lock clean
+.PHONY: run test test-slow test-browser test-reliability client test-all lint typecheck schema check-schema check lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("spendlimits needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -27,6 +27,11 @@ test: $(STAMP)
 ## The slow suites: several server processes racing reservations on one database.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## Faults, hostile input, load and security against real `spendlimits serve` processes, each test on
+## a PostgreSQL of its own (RELIABILITY.md).
+test-reliability: $(STAMP)
+	$(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)
 
 ## GraphiQL in a headless Chromium with no network but localhost (installs Debian's chromium if missing).
 test-browser: $(STAMP)

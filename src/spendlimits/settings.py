@@ -59,8 +59,10 @@ class Settings:
             data_dir=Path(os.environ.get("SPENDLIMITS_DATA_DIR") or ".pgdata").resolve(),
             host=os.environ.get("SPENDLIMITS_HOST") or "127.0.0.1",
             port=_int("SPENDLIMITS_PORT", 8000, minimum=1),
-            pool_size=_int("SPENDLIMITS_DB_POOL_SIZE", 10, minimum=1),
-            pool_max_overflow=_int("SPENDLIMITS_DB_POOL_MAX_OVERFLOW", 10),
+            # Up to 20 connections as before, all kept: with 10 kept and 10 overflow, 16 concurrent
+            # checks closed and reopened a connection (a PostgreSQL process) several times a second.
+            pool_size=_int("SPENDLIMITS_DB_POOL_SIZE", 20, minimum=1),
+            pool_max_overflow=_int("SPENDLIMITS_DB_POOL_MAX_OVERFLOW", 0),
             statement_timeout_ms=_int("SPENDLIMITS_STATEMENT_TIMEOUT_MS", 5000, minimum=1),
             check_timeout_ms=_int("SPENDLIMITS_CHECK_TIMEOUT_MS", 1000, minimum=1),
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),

@@ -102,6 +102,28 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError | InvalidScalar)
 
 
+#: PostgreSQL's SQLSTATEs for text it cannot hold (a NUL character, an untranslatable one).
+_UNSTORABLE_TEXT_STATES = {"22021", "22P05"}
+UNSTORABLE_TEXT_MESSAGE = "Text must not contain NUL characters or unpaired surrogates."
+
+
+def _is_unstorable_text(error: BaseException | None) -> bool:
+    """The database or its driver refused a string the client sent: the client's error, not ours.
+
+    A NUL character reaches PostgreSQL and is refused there; an unpaired surrogate (valid in JSON,
+    "\\ud800") cannot even be encoded by the driver. Both were masked as INTERNAL_SERVER_ERROR.
+    """
+    # A cause chain is a few links long; the bound only guards against a cycle.
+    for _ in range(10):
+        if error is None:
+            return False
+        state = getattr(error, "sqlstate", None)
+        if isinstance(error, UnicodeEncodeError) or state in _UNSTORABLE_TEXT_STATES:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error an extensions.code and masks unexpected ones (logged with their trace)."""
 
@@ -113,7 +135,14 @@ class ErrorCodes(SchemaExtension):
             return
         processed: list[GraphQLError] = []
         for error in errors:
-            if _should_mask(error):
+            if _is_unstorable_text(error.original_error):
+                error = GraphQLError(
+                    UNSTORABLE_TEXT_MESSAGE,
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            elif _should_mask(error):
                 log.error(
                     "unexpected error in %s at %s",
                     self.execution_context.operation_name or "anonymous operation",

@@ -7,30 +7,21 @@ chose fail-open because a limits outage must not stop every chat; the price is t
 an outage goes unchecked, which a strict deployment refuses to pay (strict.md).
 """
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.errors import NotFound
 from spendlimits.limits.enforcement import EnforcementMode, last_known_mode
 from spendlimits.limits.status import Status, status
 
-T = TypeVar("T")
-
 log = logging.getLogger(__name__)
 
 EXCEEDED_MESSAGE = "Chat usage limit exceeded."
-
-#: What "the check cannot be evaluated" looks like: the database refused, broke or is unreachable.
-CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +52,6 @@ FAILED_OPEN = CheckResult(allowed=True, failed_open=True, status=None, exceeded=
 FAILED_CLOSED = CheckResult(allowed=False, failed_open=False, status=None, exceeded=None, failed_closed=True)
 
 
-class CannotEvaluate(Exception):
-    """The database did not answer in time, or answered with an error; ``cause`` says which."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
 def cannot_evaluate(engine: AsyncEngine, what: str, cause: str) -> CheckResult:
     """The answer when a decision about ``what`` cannot be evaluated: the enforcement mode's."""
     if last_known_mode(engine) is EnforcementMode.FAIL_CLOSED:
@@ -76,11 +59,6 @@ def cannot_evaluate(engine: AsyncEngine, what: str, cause: str) -> CheckResult:
         return FAILED_CLOSED
     log.warning("%s failed open: %s", what, cause)
     return FAILED_OPEN
-
-
-# Work abandoned at the deadline keeps running until its cancellation lands; holding it here
-# keeps it from being garbage-collected mid-flight.
-_abandoned: set[asyncio.Task[Any]] = set()
 
 
 def decide(found: Status) -> CheckResult:
@@ -98,12 +76,6 @@ def decide(found: Status) -> CheckResult:
     )
 
 
-def _cause(exc: BaseException) -> str:
-    # The driver's own error, not SQLAlchemy's wrapper, which appends the whole statement.
-    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    return f"{type(original).__name__}: {original}"
-
-
 async def _evaluate(
     engine: AsyncEngine, user_id: uuid.UUID, organization_id: uuid.UUID | None
 ) -> Status | None:
@@ -111,38 +83,6 @@ async def _evaluate(
         # One read statement needs no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         return await status(conn, user_id, organization_id)
-
-
-def _settle(task: asyncio.Task[Any]) -> None:
-    _abandoned.discard(task)
-    # Retrieving the outcome keeps asyncio from reporting it as never retrieved; the failure was
-    # already logged when the decision failed open or closed.
-    if not task.cancelled():
-        task.exception()
-
-
-async def within_deadline(work: Coroutine[Any, Any, T], timeout_seconds: float) -> T:
-    """``work``'s result, or CannotEvaluate when the database errs or does not answer in time.
-
-    The work runs as its own task and is abandoned (cancelled, not awaited) at the deadline:
-    awaiting a cancelled query against a hung server could itself hang, and the answer must come
-    in bounded time. Exceptions other than database failures (NotFound, DomainError) propagate.
-    """
-    task = asyncio.create_task(work)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=timeout_seconds)
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    if not done:
-        task.cancel()
-        _abandoned.add(task)
-        task.add_done_callback(_settle)
-        raise CannotEvaluate(f"no answer from the database within {round(timeout_seconds * 1000)} ms")
-    try:
-        return task.result()
-    except CANNOT_EVALUATE as exc:
-        raise CannotEvaluate(_cause(exc)) from exc
 
 
 async def check(

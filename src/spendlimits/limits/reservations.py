@@ -23,18 +23,12 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.directory.cost import MAX_COST_MICROS
 from spendlimits.directory.ingest import MAX_IDEMPOTENCY_KEY_LENGTH, NewMessage, record_message
 from spendlimits.directory.messages import ChatMessage
 from spendlimits.errors import DomainError
-from spendlimits.limits.check import (
-    EXCEEDED_MESSAGE,
-    CannotEvaluate,
-    CheckResult,
-    Exceeded,
-    cannot_evaluate,
-    within_deadline,
-)
+from spendlimits.limits.check import EXCEEDED_MESSAGE, CheckResult, Exceeded, cannot_evaluate
 from spendlimits.limits.config import check_reservation_ttl
 from spendlimits.limits.status import Status, statuses
 

@@ -132,7 +132,7 @@ class ReservationsMutation:
         )
         try:
             reserved = await reservations.reserve(
-                info.context.engine, request, timeout_seconds=info.context.settings.check_timeout_ms / 1000
+                info.context.engine, request, timeout_seconds=info.context.decision_budget()
             )
         except DomainError as error:
             return ReserveChatSpendPayload(

@@ -79,7 +79,7 @@ class LimitsQuery:
                 info.context.engine,
                 user,
                 organization,
-                timeout_seconds=info.context.settings.check_timeout_ms / 1000,
+                timeout_seconds=info.context.decision_budget(),
             )
         except NotFound as exc:
             raise NotFoundError(exc.message) from None

@@ -1,0 +1,68 @@
+"""Bounded waits on the database: an answer in time, or a clear "cannot evaluate".
+
+The admission check, reservations, token verification and /healthz must answer within a deadline
+even when the database hangs; they share this one mechanism.
+"""
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+T = TypeVar("T")
+
+#: What "the check cannot be evaluated" looks like: the database refused, broke or is unreachable.
+CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError)
+
+
+class CannotEvaluate(Exception):
+    """The database did not answer in time, or answered with an error; ``cause`` says which."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+# Work abandoned at the deadline keeps running until its cancellation lands; holding it here
+# keeps it from being garbage-collected mid-flight.
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+def _cause(exc: BaseException) -> str:
+    # The driver's own error, not SQLAlchemy's wrapper, which appends the whole statement.
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(original).__name__}: {original}"
+
+
+def _settle(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    # Retrieving the outcome keeps asyncio from reporting it as never retrieved; the failure was
+    # already logged when the decision failed open or closed.
+    if not task.cancelled():
+        task.exception()
+
+
+async def within_deadline(work: Coroutine[Any, Any, T], timeout_seconds: float) -> T:
+    """``work``'s result, or CannotEvaluate when the database errs or does not answer in time.
+
+    The work runs as its own task and is abandoned (cancelled, not awaited) at the deadline:
+    awaiting a cancelled query against a hung server could itself hang, and the answer must come
+    in bounded time. Exceptions other than database failures (NotFound, DomainError) propagate.
+    """
+    task = asyncio.create_task(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout_seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        _abandoned.add(task)
+        task.add_done_callback(_settle)
+        raise CannotEvaluate(f"no answer from the database within {round(timeout_seconds * 1000)} ms")
+    try:
+        return task.result()
+    except CANNOT_EVALUATE as exc:
+        raise CannotEvaluate(_cause(exc)) from exc
