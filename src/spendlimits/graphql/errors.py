@@ -8,8 +8,11 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 
+from spendlimits.db.deadline import CannotEvaluate
 from spendlimits.errors import DomainError
 from spendlimits.graphql.scalars import InvalidScalar
 
@@ -124,6 +127,26 @@ def _is_unstorable_text(error: BaseException | None) -> bool:
     return False
 
 
+UNAVAILABLE_MESSAGE = "The service cannot reach its database; try again shortly."
+#: query_canceled: statement_timeout fired, which on a healthy database means it is overloaded.
+_UNAVAILABLE_STATES = {"57014", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+
+
+def _is_database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached or did not answer: retryable, not a bug to mask."""
+    for _ in range(10):
+        if error is None:
+            return False
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError | TimeoutError | PoolTimeout | CannotEvaluate):
+            return True
+        if getattr(error, "sqlstate", None) in _UNAVAILABLE_STATES:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error an extensions.code and masks unexpected ones (logged with their trace)."""
 
@@ -141,6 +164,19 @@ class ErrorCodes(SchemaExtension):
                     nodes=error.nodes,
                     path=error.path,
                     extensions={"code": "BAD_USER_INPUT"},
+                )
+            elif _is_database_unavailable(error.original_error):
+                log.warning(
+                    "database unavailable in %s at %s: %s",
+                    self.execution_context.operation_name or "anonymous operation",
+                    error.path,
+                    type(error.original_error).__name__,
+                )
+                error = GraphQLError(
+                    UNAVAILABLE_MESSAGE,
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "SERVICE_UNAVAILABLE"},
                 )
             elif _should_mask(error):
                 log.error(

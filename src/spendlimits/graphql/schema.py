@@ -1,8 +1,10 @@
 """The schema: every area's Query and Mutation fields merged, with the request-wide extensions."""
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from spendlimits.graphql.errors import ErrorCodes
 from spendlimits.graphql.hardening import EXTENSIONS as HARDENING
@@ -38,7 +40,18 @@ Mutation = merge_types(
     ),
 )
 
-schema = strawberry.Schema(
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry logs every error at ERROR with a traceback, so any client could flood the log
+        # with bad documents. ErrorCodes already logs what is ours: unexpected errors with their
+        # trace, database outages as warnings; the rest is the client's and is answered, not logged.
+        return
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
