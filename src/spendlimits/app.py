@@ -206,8 +206,8 @@ def app_from_env() -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(create_engine(database_url(settings), settings), settings)
     # The schema, the modules and the app are alive for good: moved out of the collector's sight,
-    # they are no longer traversed by every full collection, which cut the check's p99 latency
-    # under load (BENCHMARKS.md). Objects made later are collected as before.
+    # they are no longer traversed by every full collection. Measured at 16 concurrent checks:
+    # p99 115 -> 49 ms (BENCHMARKS.md). Objects made later are collected as before.
     gc.collect()
     gc.freeze()
     return app

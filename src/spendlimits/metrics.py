@@ -132,11 +132,16 @@ def _before_statement(conn: Connection, *_: Any) -> None:
     conn.info[_STARTED] = time.perf_counter()
 
 
+def record_statement(seconds: float | None) -> None:
+    """Counts one completed SQL statement and, when known, its time."""
+    SQL_STATEMENTS.inc()
+    if seconds is not None:
+        SQL_SECONDS.observe(seconds)
+
+
 def _after_statement(conn: Connection, *_: Any) -> None:
     started = conn.info.pop(_STARTED, None)
-    SQL_STATEMENTS.inc()
-    if started is not None:
-        SQL_SECONDS.observe(time.perf_counter() - started)
+    record_statement(None if started is None else time.perf_counter() - started)
 
 
 def _statement_failed(context: ExceptionContext) -> None:

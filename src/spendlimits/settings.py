@@ -60,7 +60,8 @@ class Settings:
             host=os.environ.get("SPENDLIMITS_HOST") or "127.0.0.1",
             port=_int("SPENDLIMITS_PORT", 8000, minimum=1),
             # Up to 20 connections as before, all kept: with 10 kept and 10 overflow, 16 concurrent
-            # checks closed and reopened a connection (a PostgreSQL process) several times a second.
+            # checks closed and reopened 9 connections (PostgreSQL processes) a second, and p99
+            # doubled (BENCHMARKS.md).
             pool_size=_int("SPENDLIMITS_DB_POOL_SIZE", 20, minimum=1),
             pool_max_overflow=_int("SPENDLIMITS_DB_POOL_MAX_OVERFLOW", 0),
             statement_timeout_ms=_int("SPENDLIMITS_STATEMENT_TIMEOUT_MS", 5000, minimum=1),

@@ -18,6 +18,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.auth.principal import Principal, Role, Service
+from spendlimits.db.driver import HotStatement
 from spendlimits.errors import DomainError
 
 PREFIX = "sl_"
@@ -131,9 +132,11 @@ async def get_tokens(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[uuid.U
 
 
 # One round trip: find the live token, stamp last_used_at at most once a minute (so a busy daemon
-# does not write on every request), and read the user's role.
-_VERIFY = text(
-    """
+# does not write on every request), and read the user's role. Every request runs it: a
+# HotStatement skips SQLAlchemy's per-statement work on autocommit connections.
+_VERIFY = HotStatement(
+    text(
+        """
     WITH token AS (
         SELECT t.id, t.user_id, t.service, t.secret_hash, t.last_used_at
         FROM api_tokens t
@@ -149,20 +152,23 @@ _VERIFY = text(
            (SELECT count(*) FROM touched) AS touched
     FROM token LEFT JOIN users u ON u.id = token.user_id
     """
+    )
 )
 
 
 async def verify_secret(conn: AsyncConnection, secret: str) -> Principal | None:
     """The principal a secret belongs to, or None when it is unknown, revoked or its user deleted."""
     digest = hash_secret(secret)
-    row = (await conn.execute(_VERIFY, {"hash": digest})).one_or_none()
-    if row is None or not hmac.compare_digest(bytes(row.secret_hash), digest):
+    # secret_hash is UNIQUE: one row at most.
+    rows = await _VERIFY.fetch(conn, {"hash": digest})
+    if not rows or not hmac.compare_digest(bytes(rows[0]["secret_hash"]), digest):
         return None
+    row = rows[0]
     return Principal(
-        token_id=row.id,
-        user_id=row.user_id,
-        role=Role(row.role) if row.role else None,
-        service=Service(row.service) if row.service else None,
+        token_id=row["id"],
+        user_id=row["user_id"],
+        role=Role(row["role"]) if row["role"] else None,
+        service=Service(row["service"]) if row["service"] else None,
     )
 
 

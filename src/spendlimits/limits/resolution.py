@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from spendlimits.db import driver
 from spendlimits.limits.periods import Period
 
 #: (user id, organization id or None): what a limit is resolved for.
@@ -103,16 +104,16 @@ def key_params(keys: Sequence[LimitKey]) -> dict[str, Any]:
     return {"user_ids": [k[0] for k in keys], "organization_ids": [k[1] for k in keys]}
 
 
-def limit_from_row(row: Row[Any]) -> EffectiveLimit:
-    """An EffectiveLimit from a row of ``resolved``."""
-    source = LimitSource(row.source)
+def limit_from_row(row: driver.Row) -> EffectiveLimit:
+    """An EffectiveLimit from a row of ``resolved``, read by column name."""
+    source = LimitSource(row["source"])
     return EffectiveLimit(
-        user_id=row.user_id,
-        organization_id=row.organization_id,
+        user_id=row["user_id"],
+        organization_id=row["organization_id"],
         source=source,
-        limit_micros=row.limit_micros,
-        group_id=row.group_id,
-        period=None if source is LimitSource.DISABLED else Period(row.period),
+        limit_micros=row["limit_micros"],
+        group_id=row["group_id"],
+        period=None if source is LimitSource.DISABLED else Period(row["period"]),
     )
 
 
@@ -121,7 +122,7 @@ async def effective_limits(conn: AsyncConnection, keys: Sequence[LimitKey]) -> d
     if not keys:
         return {}
     rows = await conn.execute(_EFFECTIVE_LIMITS, key_params(keys))
-    return {keys[row.idx - 1]: limit_from_row(row) for row in rows}
+    return {keys[row.idx - 1]: limit_from_row(row._mapping) for row in rows}
 
 
 async def effective_limit(

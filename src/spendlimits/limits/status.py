@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from spendlimits.db.driver import HotStatement
 from spendlimits.limits.enforcement import EnforcementMode, remember_mode
 from spendlimits.limits.holds import HELD_CTE
 from spendlimits.limits.periods import all_period_bounds
@@ -59,8 +60,11 @@ class Status:
         return self.limit.limit_micros is not None and self.spend_micros >= self.limit.limit_micros
 
 
-_STATUSES = text(
-    f"""
+# The admission check runs it on every check: a HotStatement skips SQLAlchemy's per-statement work
+# on the check's autocommit connection.
+_STATUSES = HotStatement(
+    text(
+        f"""
     WITH {KEYS_CTE}, {RESOLVED_CTES},
     windows AS (
         SELECT w.idx, w.period, w.first_day, w.end_day
@@ -78,6 +82,7 @@ _STATUSES = text(
     LEFT JOIN spent s ON s.idx = r.idx
     LEFT JOIN held h ON h.idx = r.idx
     """
+    )
 )
 
 
@@ -105,18 +110,19 @@ async def statuses(
             windows["window_periods"].append(period.value)
             windows["window_first_days"].append(rollup_day(start))
             windows["window_end_days"].append(rollup_day(end))
-    rows = await conn.execute(_STATUSES, key_params([(k[0], k[1]) for k in keys]) | windows | {"now": now})
+    rows = await _STATUSES.fetch(conn, key_params([(k[0], k[1]) for k in keys]) | windows | {"now": now})
     found = {}
     for row in rows:
-        remember_mode(conn.engine, EnforcementMode(row.enforcement_mode))
+        remember_mode(conn.engine, EnforcementMode(row["enforcement_mode"]))
         limit = limit_from_row(row)
-        window = bounds[row.idx - 1][limit.period] if limit.period else None
-        found[keys[row.idx - 1]] = Status(
+        idx = row["idx"]
+        window = bounds[idx - 1][limit.period] if limit.period else None
+        found[keys[idx - 1]] = Status(
             limit=limit,
-            spend_micros=row.spend_micros,
+            spend_micros=row["spend_micros"],
             period_start=window[0] if window else None,
             period_end=window[1] if window else None,
-            held_micros=row.held_micros,
+            held_micros=row["held_micros"],
         )
     return found
 
