@@ -32,13 +32,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import harness
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spendlimits.db import migrate
 from spendlimits.db.engine import create_engine
 from spendlimits.directory.ingest import NewMessage, record_message
 from spendlimits.directory.messages import MessageRole
@@ -53,11 +52,6 @@ HEAVY_MESSAGES = 1_000_000
 LIGHT_MESSAGES = 10
 HEAVY_CHATS = 1_000
 PLAN_MODES = ("force_custom_plan", "force_generic_plan")
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://", 1))
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -78,30 +72,6 @@ async def timed(work: Callable[[], Awaitable[Any]], iterations: int, warmup: int
 
 
 # --- setup -------------------------------------------------------------------------------------
-
-
-async def create_scratch(server_url: str) -> str:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{SCRATCH}"')
-    finally:
-        await admin.close()
-    url = with_database(server_url, SCRATCH)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate.up(conn, migrate.load_migrations())
-    finally:
-        await conn.close()
-    return url
-
-
-async def drop_scratch(server_url: str) -> None:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed(url: str, now: datetime, heavy_messages: int) -> dict[str, uuid.UUID]:
@@ -465,8 +435,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     server_url = args.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    url = await create_scratch(server_url)
-    try:
+    async with harness.scratch_database(server_url, SCRATCH, keep=args.keep) as url:
         await machine_notes(url)
         if not args.skip_checks:
             ids = await seed(url, datetime.now(UTC) - timedelta(seconds=1), args.heavy_messages)
@@ -474,9 +443,6 @@ async def main() -> None:
         await bench_ingestion(
             url, args.ingest_rounds, args.ingest_single_rows, args.ingest_batches, args.ingest_batch_size
         )
-    finally:
-        if not args.keep:
-            await drop_scratch(server_url)
 
 
 if __name__ == "__main__":
