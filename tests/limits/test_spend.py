@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.limits.periods import Period, period_bounds
-from spendlimits.limits.spend import raw_spend, spend
+from tests.limits.spend_reads import raw_spend, spend
 from tests.limits.factories import LimitFactory
 
 JUNE = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))

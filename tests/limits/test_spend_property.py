@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.limits.resolution import LimitSource
-from spendlimits.limits.spend import raw_spend, spend
+from tests.limits.spend_reads import raw_spend, spend
 from spendlimits.limits.status import statuses
 
 EPOCH = datetime(2025, 1, 27, tzinfo=UTC)

@@ -8,13 +8,15 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 T = TypeVar("T")
 
 #: What "the check cannot be evaluated" looks like: the database refused, broke or is unreachable.
-CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError)
+#: The driver's own errors are here for statements sent on the driver with no second try (a reserve).
+CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class CannotEvaluate(Exception):
