@@ -260,7 +260,7 @@ CREATE FUNCTION spendlimits_reserve(
     p_window_periods text[], p_window_first_days date[], p_window_end_days date[],
     p_deadline timestamptz, p_budget_ms integer)
 RETURNS TABLE (outcome text,
-               reservation_id uuid, reservation_organization_id uuid, reservation_chat_id uuid,
+               reservation_id uuid, reservation_user_id uuid, reservation_organization_id uuid, reservation_chat_id uuid,
                reservation_amount_micros bigint, reservation_state text,
                reservation_created_at timestamptz, reservation_expires_at timestamptz,
                reservation_ended_at timestamptz, reservation_message_id uuid,
@@ -359,6 +359,7 @@ BEGIN
         outcome := 'admitted';
     END IF;
     reservation_id := held.id;
+    reservation_user_id := held.user_id;
     reservation_organization_id := held.organization_id;
     reservation_chat_id := held.chat_id;
     reservation_amount_micros := held.amount_micros;

@@ -188,7 +188,11 @@ _OUTCOME_ERRORS = {
         ["input", "idempotencyKey"],
     ),
     "user_not_found": ("USER_NOT_FOUND", "User not found.", ["input", "userId"]),
-    "organization_not_found": ("ORGANIZATION_NOT_FOUND", "Organization not found.", ["input", "organizationId"]),
+    "organization_not_found": (
+        "ORGANIZATION_NOT_FOUND",
+        "Organization not found.",
+        ["input", "organizationId"],
+    ),
     "chat_not_found": ("CHAT_NOT_FOUND", "Chat not found among the user's chats.", ["input", "chatId"]),
     "chat_in_other_organization": (
         "INVALID_INPUT",
@@ -257,32 +261,22 @@ async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, 
     if outcome in _OUTCOME_ERRORS:
         raise DomainError(*_OUTCOME_ERRORS[outcome])
     remember_mode(engine, EnforcementMode(row["status_enforcement_mode"]))
-    found = status_from_row(_StatusColumns(row), now)
+    found = status_from_row(_Columns(row, "status_"), now)
     if outcome == "refused":
         return Reserved(reservation=None, check=decide(found, allowed=False))
-    held = Reservation(
-        id=row["reservation_id"],
-        user_id=request.user_id,
-        organization_id=row["reservation_organization_id"],
-        chat_id=row["reservation_chat_id"],
-        amount_micros=row["reservation_amount_micros"],
-        stored_state=ReservationState(row["reservation_state"]),
-        created_at=row["reservation_created_at"],
-        expires_at=row["reservation_expires_at"],
-        ended_at=row["reservation_ended_at"],
-        message_id=row["reservation_message_id"],
-    )
+    held = _reservation(_Columns(row, "reservation_"))
     return Reserved(reservation=held, check=decide(found, allowed=True), replayed=outcome == "replayed")
 
 
-class _StatusColumns:
-    """The reserve's ``status_*`` columns read as a ``spendlimits_statuses`` row."""
+class _Columns:
+    """Columns of the reserve's row that share a prefix, read by their unprefixed names (the
+    ``status_*`` ones as a ``spendlimits_statuses`` row, the ``reservation_*`` ones as a reservation)."""
 
-    def __init__(self, row: Row) -> None:
-        self._row = row
+    def __init__(self, row: Row, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
 
     def __getitem__(self, key: str, /) -> Any:
-        return self._row["status_" + key]
+        return self._row[self._prefix + key]
 
 
 def _message_field(error: DomainError) -> DomainError:
@@ -355,7 +349,9 @@ async def settle(
             "That message already settled another reservation.",
             ["input", "message", "idempotencyKey"],
         )
-    return Settled(reservation=_reservation(settled._mapping), message=recorded.message, replayed=recorded.replayed)
+    return Settled(
+        reservation=_reservation(settled._mapping), message=recorded.message, replayed=recorded.replayed
+    )
 
 
 async def _check_message_chat(conn: AsyncConnection, reservation: Reservation, chat_id: uuid.UUID) -> None:
