@@ -49,7 +49,7 @@ from spendlimits.settings import Settings
 
 # raw_spend is a verification helper kept with the tests, outside the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.limits.spend_reads import raw_spend  # noqa: E402
+from tests.limits.spend_reads import raw_spend
 
 SCRATCH = "spendlimits_bench_check_history"
 HEAVY_MESSAGES = 1_000_000

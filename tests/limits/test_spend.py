@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.limits.periods import Period, period_bounds
-from tests.limits.spend_reads import raw_spend, spend
 from tests.limits.factories import LimitFactory
+from tests.limits.spend_reads import raw_spend, spend
 
 JUNE = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
 
@@ -155,7 +155,7 @@ async def test_the_rollup_agrees_with_the_raw_sum_through_inserts_edits_deletes_
             window = period_bounds(period, at)
             for user in users:
                 for organization in (None, *orgs):
-                    seen.append(await both(engine, user, window, organization))
+                    seen.append(await both(engine, user, window, organization))  # noqa: PERF401 - awaited one by one
     # Agreement alone would pass with every sum at zero: most windows hold spend, and the whole
     # history adds up to what was written.
     assert sum(1 for s in seen if s > 0) > len(seen) // 2
