@@ -243,7 +243,9 @@ def p99(samples: list[float]) -> float:
 
 @pytest.mark.reliability
 async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
-    postgres: Postgres, tmp_path: Path, record_property: Any
+    postgres: Postgres,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    record_property: Any,
 ) -> None:
     engine = create_engine(postgres.url, Settings.from_env())
     servers = [
