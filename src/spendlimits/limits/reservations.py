@@ -19,6 +19,7 @@ it, in one transaction, so any snapshot sees either the hold or the cost.
 import enum
 import hashlib
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -39,6 +40,8 @@ from spendlimits.limits.check import CheckResult, cannot_evaluate, decide
 from spendlimits.limits.config import check_reservation_ttl
 from spendlimits.limits.enforcement import EnforcementMode, remember_mode
 from spendlimits.limits.status import status_from_row, window_params
+
+log = logging.getLogger(__name__)
 
 
 class ReservationState(enum.Enum):
@@ -163,10 +166,10 @@ def _check_request(request: ReserveRequest) -> None:
         )
 
 
-#: Subtracted from the answer's deadline before it is handed to the database: the database's clock
-#: may run a little behind the server's. Past its deadline the database writes nothing, so a hold is
-#: committed before the answer goes out or never.
-DEADLINE_MARGIN_SECONDS = 0.02
+#: The share of the budget kept between the database's deadline and the answer's: room for the
+#: database's answer to reach a loaded server, and for a database clock a little behind. Past its
+#: deadline the database writes nothing, so a hold is committed before the answer goes out or never.
+DEADLINE_MARGIN_SHARE = 0.1
 
 _RESERVE = HotStatement(
     text(
@@ -220,9 +223,13 @@ async def reserve(
     """
     _check_request(request)
     at = now or datetime.now(UTC)
-    deadline = time.time() + timeout_seconds
+    deadline = time.time() + timeout_seconds * (1 - DEADLINE_MARGIN_SHARE)
+
+    async def undo(late: Reserved) -> None:
+        await _undo_late_hold(engine, late)
+
     try:
-        return await within_deadline(_reserve(engine, request, at, deadline), timeout_seconds)
+        return await within_deadline(_reserve(engine, request, at, deadline), timeout_seconds, undo_late=undo)
     except CannotEvaluate as exc:
         decision = cannot_evaluate(engine, f"chat spend reservation for user {request.user_id}", exc.cause)
         return Reserved(reservation=None, check=decision)
@@ -232,8 +239,7 @@ async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, 
     """One call of ``spendlimits_reserve`` in autocommit: lock, replay, status, rule and hold."""
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        db_deadline = deadline - DEADLINE_MARGIN_SECONDS
-        budget_ms = max(int((db_deadline - time.time()) * 1000), 1)
+        budget_ms = max(int((deadline - time.time()) * 1000), 1)
         windows = window_params([now])
         keyed = request.idempotency_key is not None
         params = {
@@ -248,7 +254,7 @@ async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, 
             "window_periods": windows["window_periods"],
             "window_first_days": windows["window_first_days"],
             "window_end_days": windows["window_end_days"],
-            "deadline": datetime.fromtimestamp(db_deadline, UTC),
+            "deadline": datetime.fromtimestamp(deadline, UTC),
             "budget_ms": budget_ms,
         }
         try:
@@ -266,6 +272,25 @@ async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, 
         return Reserved(reservation=None, check=decide(found, allowed=False))
     held = _reservation(_Columns(row, "reservation_"))
     return Reserved(reservation=held, check=decide(found, allowed=True), replayed=outcome == "replayed")
+
+
+async def _undo_late_hold(engine: AsyncEngine, late: Reserved) -> None:
+    """Releases a hold whose reserve committed in time but whose answer arrived after the caller was
+    told "nothing held" (a server too loaded to read it in time): that answer must stay true."""
+    if late.reservation is None or late.replayed:
+        return
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(
+            text(
+                "UPDATE chat_spend_reservations SET state = 'released', ended_at = now() WHERE id = :id AND state = 'held'"
+            ),
+            {"id": late.reservation.id},
+        )
+    log.warning(
+        "reservation %s committed after its reserve had answered without a hold: released",
+        late.reservation.id,
+    )
 
 
 class _Columns:
