@@ -60,7 +60,10 @@ async def http_cycles(
                 started = time.perf_counter()
                 response = await http.post(
                     url,
-                    json={"query": RESERVE, "variables": {"input": {"userId": str(user), "estimateMicros": ESTIMATE}}},
+                    json={
+                        "query": RESERVE,
+                        "variables": {"input": {"userId": str(user), "estimateMicros": ESTIMATE}},
+                    },
                 )
                 payload = response.json()["data"]["reserveChatSpend"] if response.status_code == 200 else None
                 if payload is None or payload["check"]["failedOpen"] or payload["check"]["failedClosed"]:
@@ -93,7 +96,9 @@ async def http_check_p50(port: int, token: str, user: uuid.UUID, count: int) -> 
 async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients: int, total: int) -> float:
     """The same decision and settle writes from an asyncpg pool: the floor."""
     pool = await asyncpg.create_pool(
-        url, min_size=min(clients, 20), max_size=min(clients, 20),
+        url,
+        min_size=min(clients, 20),
+        max_size=min(clients, 20),
         server_settings={"plan_cache_mode": "force_generic_plan", "jit": "off"},
     )
     remaining = [total]
@@ -109,8 +114,13 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
             async with pool.acquire() as conn:
                 row = await conn.fetchrow(
                     "SELECT * FROM spendlimits_reserve($1, NULL, NULL, $2, NULL, NULL, NULL, $3, $4, $5, $6, $7, 1000)",
-                    user, ESTIMATE, now, windows["window_periods"], windows["window_first_days"],
-                    windows["window_end_days"], now + timedelta(seconds=1),
+                    user,
+                    ESTIMATE,
+                    now,
+                    windows["window_periods"],
+                    windows["window_first_days"],
+                    windows["window_end_days"],
+                    now + timedelta(seconds=1),
                 )
             if row["outcome"] != "admitted":
                 continue
@@ -118,12 +128,15 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
                 message = await conn.fetchval(
                     "INSERT INTO chat_messages (chat_id, role, total_cost_micros, idempotency_key)"
                     " VALUES ($1, 'assistant', $2, $3) RETURNING id",
-                    chat, ESTIMATE, f"reservation:{row['reservation_id']}",
+                    chat,
+                    ESTIMATE,
+                    f"reservation:{row['reservation_id']}",
                 )
                 await conn.execute(
                     "UPDATE chat_spend_reservations SET state = 'settled', message_id = $1, ended_at = now()"
                     " WHERE id = $2",
-                    message, row["reservation_id"],
+                    message,
+                    row["reservation_id"],
                 )
             done[0] += 1
 
@@ -137,9 +150,11 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
 async def leftover(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
-        return int(await conn.fetchval(
-            "SELECT coalesce(sum(amount_micros), 0) FROM chat_spend_reservations WHERE state = 'held'"
-        ))
+        return int(
+            await conn.fetchval(
+                "SELECT coalesce(sum(amount_micros), 0) FROM chat_spend_reservations WHERE state = 'held'"
+            )
+        )
     finally:
         await conn.close()
 
@@ -147,8 +162,11 @@ async def leftover(url: str) -> int:
 async def set_mode(url: str, mode: str) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("UPDATE chat_usage_limit_config SET enforcement_mode = $1, default_limit_micros = $2",
-                           mode, 10**15)
+        await conn.execute(
+            "UPDATE chat_usage_limit_config SET enforcement_mode = $1, default_limit_micros = $2",
+            mode,
+            10**15,
+        )
         await conn.execute("UPDATE users SET chat_spend_limit_micros = NULL")
         await conn.execute("UPDATE groups SET chat_spend_limit_micros = NULL")
     finally:
@@ -179,14 +197,37 @@ async def main() -> None:
                                 server.port, seeded.chatd_token, users, clients, total
                             )
                             raw = await raw_cycles(url, users, clients, total)
-                            rows.append([
-                                workers, mode, clients, label, f"{rate:.0f}", f"{raw:.0f}", harness.ratio(rate, raw),
-                                f"{pct(samples, 0.5):.1f}", f"{pct(samples, 0.99):.1f}",
-                                f"{pct(samples, 0.5) / check_ms:.1f}x", fallbacks, await leftover(url),
-                            ])
+                            rows.append(
+                                [
+                                    workers,
+                                    mode,
+                                    clients,
+                                    label,
+                                    f"{rate:.0f}",
+                                    f"{raw:.0f}",
+                                    harness.ratio(rate, raw),
+                                    f"{pct(samples, 0.5):.1f}",
+                                    f"{pct(samples, 0.99):.1f}",
+                                    f"{pct(samples, 0.5) / check_ms:.1f}x",
+                                    fallbacks,
+                                    await leftover(url),
+                                ]
+                            )
         harness.print_table(
-            ["procs", "mode", "clients", "users", "cycles/s", "raw/s", "ratio", "p50 ms", "p99 ms",
-             "p50/check", "fallbacks", "held"],
+            [
+                "procs",
+                "mode",
+                "clients",
+                "users",
+                "cycles/s",
+                "raw/s",
+                "ratio",
+                "p50 ms",
+                "p99 ms",
+                "p50/check",
+                "fallbacks",
+                "held",
+            ],
             rows,
         )
 
