@@ -136,7 +136,7 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
             except asyncpg.QueryCanceledError:
                 # Past the same 1 s budget the service has (a loaded machine): no hold, none counted.
                 continue
-            if row["outcome"] != "admitted":
+            if row is None or row["outcome"] != "admitted":
                 continue
             async with pool.acquire() as conn, conn.transaction():
                 message = await conn.fetchval(
