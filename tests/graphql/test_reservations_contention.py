@@ -107,10 +107,17 @@ async def warm(http: httpx.AsyncClient, urls: list[str], seen: dict[str, str]) -
 
 
 async def cycles(
-    urls: list[str], seen: dict[str, str], *, clients: int, total: int, seed: int = 1, warm_up: bool = True
+    urls: list[str],
+    seen: dict[str, str],
+    *,
+    clients: int,
+    total: int,
+    seed: int = 1,
+    warm_up: bool = True,
+    run: Run | None = None,
 ) -> Run:
     """``total`` reserve -> settle cycles for one user from ``clients`` concurrent daemons."""
-    run = Run()
+    run = run or Run()
     queue = list(range(total))
     headers = {"Authorization": f"Bearer {seen['token']}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -132,11 +139,18 @@ async def cycle(
     http: httpx.AsyncClient, url: str, rng: random.Random, seen: dict[str, str], run: Run
 ) -> None:
     estimate = rng.randrange(*ESTIMATES)
-    started = time.monotonic()
-    response = await http.post(
-        f"{url}/graphql",
-        json={"query": RESERVE, "variables": {"input": {"userId": seen["user"], "estimateMicros": estimate}}},
-    )
+    # Keyed, as a daemon should: a reserve whose answer was lost (a reset connection) is sent again
+    # and gets the same reservation back, so no hold is ever made without an answer that says so.
+    key = f"cycle-{rng.getrandbits(64):016x}"
+    variables = {"input": {"userId": seen["user"], "estimateMicros": estimate, "idempotencyKey": key}}
+    for attempt in range(5):
+        started = time.monotonic()
+        try:
+            response = await http.post(f"{url}/graphql", json={"query": RESERVE, "variables": variables})
+            break
+        except httpx.TransportError:
+            if attempt == 4:
+                raise
     run.reserve_s.append(time.monotonic() - started)
     if response.status_code == 503:
         run.unavailable += 1
@@ -155,20 +169,24 @@ async def cycle(
     run.admitted[reservation] = estimate
     message = {"chatId": seen["chat"], "role": "ASSISTANT", "totalCostMicros": estimate}
     for attempt in range(12):
-        settled = await http.post(
-            f"{url}/graphql",
-            json={
-                "query": SETTLE,
-                "variables": {"input": {"reservationId": reservation, "message": message}},
-            },
-        )
+        try:
+            settled = await http.post(
+                f"{url}/graphql",
+                json={
+                    "query": SETTLE,
+                    "variables": {"input": {"reservationId": reservation, "message": message}},
+                },
+            )
+        except httpx.TransportError:
+            await asyncio.sleep(0.25)
+            continue
         if settled.status_code == 200:
             assert settled.json()["data"]["settleChatSpend"]["errors"] == [], settled.text
             return
         # The database is frozen: a daemon retries its settle (idempotent: keyed by the reservation),
         # backing off as a daemon would, so the retries do not drown the servers once it resumes.
         await asyncio.sleep(min(0.25 * 2**attempt, 2.0))
-    raise AssertionError(f"settle never succeeded: {settled.text}")
+    raise AssertionError(f"settle of {reservation} never succeeded")
 
 
 async def totals(engine: AsyncEngine) -> tuple[int, int, set[str]]:
@@ -269,15 +287,30 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
         await asyncio.gather(*(s.start() for s in servers))
         seen = await scene(engine)
 
-        async def freeze_mid_run() -> None:
-            await asyncio.sleep(0.5)
-            await asyncio.to_thread(signal_all, postgres, signal.SIGSTOP)
-            await asyncio.sleep(2.0)
-            await asyncio.to_thread(signal_all, postgres, signal.SIGCONT)
+        run = Run()
+        urls = [s.url for s in servers]
+        frozen_s: list[float] = []
 
-        run, _ = await asyncio.gather(
-            cycles([s.url for s in servers], seen, clients=CLIENTS, total=CYCLES), freeze_mid_run()
-        )
+        async def freeze_mid_run() -> None:
+            while len(run.admitted) < 40:  # noqa: ASYNC110 - polls a count the daemons update
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(signal_all, postgres, signal.SIGSTOP)
+            try:
+                # Reserves sent while it is frozen (the racing daemons are mostly waiting on their
+                # settles by then): each must be answered in its budget, none may hold later.
+                await asyncio.sleep(0.2)
+                headers = {"Authorization": f"Bearer {seen['token']}"}
+                async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers=headers) as probe:
+                    rng = random.Random(7)
+                    before = len(run.reserve_s)
+                    await asyncio.gather(*(cycle(probe, rng.choice(urls), rng, seen, run) for _ in range(16)))
+                    # The probes' own answer times (the daemons append theirs too, all after thaw).
+                    frozen_s.extend(run.reserve_s[before:])
+                await asyncio.sleep(0.5)
+            finally:
+                await asyncio.to_thread(signal_all, postgres, signal.SIGCONT)
+
+        await asyncio.gather(cycles(urls, seen, clients=CLIENTS, total=CYCLES, run=run), freeze_mid_run())
         # Long enough for any statement still running at the freeze to have finished or failed.
         await asyncio.sleep(1.0)
         spend, held, ids = await totals(engine)
@@ -285,6 +318,7 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
         for server in servers:
             server.stop()
         await engine.dispose()
+    assert frozen_s
     # The freeze was felt: some answers came from the enforcement mode or as 503s.
     assert run.fallbacks + run.unavailable > 0
     # No phantom hold: every reservation written is one an answer said was made.
@@ -298,12 +332,13 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
             "fallbacks": run.fallbacks,
             "unavailable": run.unavailable,
             "max_reserve_s": round(max(run.reserve_s), 3),
+            "max_reserve_while_frozen_s": round(max(frozen_s), 3),
         },
     )
-    # Every reserve answered within its budget (plus the HTTP round trip on a loaded machine): NOT
-    # met yet. Server-side the decisions end by their deadline (no reserve ran past it, the
-    # assertions above), but right after the thaw clients waited up to 13 s for answers on the
-    # loaded 2-core CI machine; where that time goes is not found yet (RELIABILITY.md).
+    # Every reserve answered within its budget, including the ones sent right after the thaw: NOT
+    # met yet. Those were admitted (the database decided them in time), yet clients waited up to
+    # 13 s for the answers on the loaded 2-core machine; where that time goes is not found yet
+    # (RELIABILITY.md).
     if max(run.reserve_s) >= BUDGET_S + 0.75:
         pytest.xfail(
             f"a reserve took {max(run.reserve_s):.1f} s from the client's side (bound {BUDGET_S + 0.75} s)"
