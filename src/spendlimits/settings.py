@@ -51,6 +51,8 @@ class Settings:
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
+    #: "none" or "transaction": DATABASE_URL points at a pooler in transaction mode (PgBouncer).
+    db_pooler: str = "none"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -69,4 +71,5 @@ class Settings:
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
+            db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),
         )

@@ -143,6 +143,15 @@ class ChatUsageLimitExceeded:
     def limit_micros(self) -> Micros:
         return Micros(self.domain.limit_micros)
 
+    @strawberry.field(
+        description=(
+            "Budget held by live reservations in the limit's scope when refused: a reserve is "
+            "refused when spentMicros + heldMicros + its estimate would pass limitMicros."
+        )
+    )
+    def held_micros(self) -> Micros:
+        return Micros(self.domain.held_micros)
+
     @strawberry.field(description="When the period ends and the user may spend again.")
     def resets_at(self) -> datetime:
         return self.domain.resets_at
