@@ -69,6 +69,8 @@ class UserErrorCode(enum.Enum):
     RESERVATION_NOT_FOUND = "RESERVATION_NOT_FOUND"
     #: Release of a reservation that is no longer HELD (settle of a RELEASED one, too).
     RESERVATION_NOT_HELD = "RESERVATION_NOT_HELD"
+    #: Deleting or demoting the deployment's last live owner.
+    LAST_OWNER = "LAST_OWNER"
 
 
 strawberry.enum(UserErrorCode, description="Why a mutation did not do what it was asked.")
