@@ -90,7 +90,12 @@ def error_response(error: HTTPException, media_type: str) -> Response:
     if error.status_code == 405 and "Allow" not in headers:
         headers["Allow"] = "GET, POST"
     body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
-    return Response(json.dumps(body, separators=(",", ":")), status_code=error.status_code, headers=headers, media_type=media_type)
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=error.status_code,
+        headers=headers,
+        media_type=media_type,
+    )
 
 
 def _refusal(error: HTTPException) -> RequestError:
