@@ -16,6 +16,13 @@ from spendlimits.graphql.types.group import Group
 from spendlimits.limits import check, resolution, status
 from spendlimits.limits.periods import PeriodOutOfRange, all_period_bounds
 
+#: What `at` means, for every field that takes it (docs/api.md).
+AT_DESCRIPTION = (
+    "Picks the period that contains this instant (default: now). A past period is evaluated "
+    "against the limits in force now (the current configuration, overrides and group "
+    "memberships), not those in force at the time; only its spend is historical."
+)
+
 
 def parse_scope(
     organization_id: strawberry.ID | None, at: datetime | None = None
