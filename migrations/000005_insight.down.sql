@@ -1,3 +1,4 @@
+DROP INDEX chat_spend_daily_organization_day_idx;
 DROP INDEX chat_spend_daily_day_idx;
 DROP TRIGGER groups_override_audit ON groups;
 DROP TRIGGER users_override_audit ON users;
