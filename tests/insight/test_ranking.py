@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spendlimits.insight.ranking import RankingOrder, ranking, uses_resolution
+from spendlimits.insight.ranking import (
+    RankingOrder,
+    RankingRequest,
+    general_ranking,
+    pruned_ranking,
+    ranking,
+    uses_resolution,
+)
 from spendlimits.limits.periods import Period
 from tests.limits.factories import LimitFactory
 
@@ -125,3 +132,40 @@ async def test_the_by_spend_statement_ranks_as_the_general_one_does(engine: Asyn
     general, general_total = await rank(engine, min_share=0.0)
     assert [r[:2] for r in fast] == [r[:2] for r in general]
     assert fast_total == general_total
+
+
+async def world_of_spenders(make: LimitFactory, count: int) -> dict[str, uuid.UUID]:
+    """Everyone spends (so the first pages never reach a key of 0); limits of every tier."""
+    a, b = await make.organization("a"), await make.organization("b")
+    await make.enable(1000, Period.MONTH)
+    ids = {"a": a, "b": b}
+    users = [await make.user(f"user{i:02}", organizations=(a, b) if i % 3 else (a,)) for i in range(count)]
+    await make.limited_group(a, "half", 400, tuple(users[1::2]))
+    await make.group_override(b, 5000)
+    for i, user in enumerate(users):
+        ids[f"user{i:02}"] = user
+        if i % 5 == 0:
+            await make.user_override(user, 200 + 10 * i)
+        await make.spend(user, a, (i * 37) % 300 + 1, at=IN_JUNE)
+        await make.spend(user, b, (i * 53) % 200 + 1, at=IN_JUNE)
+    return ids
+
+
+@pytest.mark.parametrize("order", list(RankingOrder))
+async def test_the_pruned_ranking_is_the_general_one_on_every_page_filter_and_scope(
+    engine: AsyncEngine, make: LimitFactory, order: RankingOrder
+) -> None:
+    ids = await world_of_spenders(make, 24)
+    decided = 0
+    async with engine.connect() as conn:
+        for organization in (None, ids["a"], ids["b"]):
+            for min_share in (None, 0.25, 0.6):
+                for limit, offset in ((5, 0), (5, 5), (7, 14), (50, 0)):
+                    request = RankingRequest(order, organization, min_share, AT, limit, offset)
+                    pruned = await pruned_ranking(conn, request)
+                    general = await general_ranking(conn, request)
+                    if pruned is not None:
+                        decided += 1
+                        assert pruned == general, (organization, min_share, limit, offset)
+    # Most requests must be answered by pruning, or this test would check nothing.
+    assert decided >= 24
