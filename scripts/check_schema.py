@@ -9,9 +9,9 @@ the branch that implements one removes it from PENDING; an empty PENDING checks 
 """
 
 import os
-from dataclasses import replace
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from graphql import DocumentNode, build_ast_schema, find_breaking_changes, parse, print_ast
@@ -46,10 +46,11 @@ def without_pending(sdl: str) -> str:
             name = definition.name.value
             if name in PENDING:
                 continue
-            if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode) and definition.fields:
-                fields = tuple(
-                    f for f in definition.fields if f"{name}.{f.name.value}" not in PENDING
-                )
+            if (
+                isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode)
+                and definition.fields
+            ):
+                fields = tuple(f for f in definition.fields if f"{name}.{f.name.value}" not in PENDING)
                 if not fields:
                     continue
                 definition = replace(definition, fields=fields)

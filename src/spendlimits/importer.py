@@ -243,7 +243,12 @@ def _user(f: Fields) -> Apply:
             avatar_url=avatar_url,
             is_system=is_system,
         )
-        return await _override(conn, limit, user.chat_spend_limit_micros, user.id, overrides.upsert_user_override) or created
+        return (
+            await _override(
+                conn, limit, user.chat_spend_limit_micros, user.id, overrides.upsert_user_override
+            )
+            or created
+        )
 
     return apply
 
@@ -274,7 +279,12 @@ def _group(f: Fields) -> Apply:
             display_name=display_name,
             avatar_url=avatar_url,
         )
-        return await _override(conn, limit, group.chat_spend_limit_micros, group.id, overrides.upsert_group_override) or created
+        return (
+            await _override(
+                conn, limit, group.chat_spend_limit_micros, group.id, overrides.upsert_group_override
+            )
+            or created
+        )
 
     return apply
 

@@ -2,7 +2,7 @@
 configuration updates that keep what they do not mention; who may read what."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -10,10 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spendlimits.auth.principal import Role
 from spendlimits.directory.users import User
 from spendlimits.limits.periods import Period
-from tests.conftest import GraphQLClient, make_token, make_user
+from tests.conftest import GraphQLClient
 from tests.limits.factories import LimitFactory
 
 
@@ -62,14 +61,27 @@ async def test_a_users_history_has_every_bucket_zeros_included(
     series = data["user"]["chatSpendHistory"]
     assert series["bucket"] == "DAY" and series["totalMicros"] == 40
     assert [p["spendMicros"] for p in series["points"]] == [0, 0, 40, 0, 0, 0, 0]
-    assert series["points"][0] == {"start": "2025-06-01T00:00:00Z", "end": "2025-06-02T00:00:00Z", "spendMicros": 0}
+    assert series["points"][0] == {
+        "start": "2025-06-01T00:00:00Z",
+        "end": "2025-06-02T00:00:00Z",
+        "spendMicros": 0,
+    }
     other_org = await make.organization("other")
     scoped = await as_owner.data(USER_HISTORY, {"id": str(member.id), "org": str(other_org), **JUNE})
     assert scoped["user"]["chatSpendHistory"]["totalMicros"] == 0
     monthly = await as_owner.data(
-        USER_HISTORY, {"id": str(member.id), "bucket": "MONTH", "from": "2025-05-31T12:00:00Z", "to": "2025-06-02T00:00:00Z"}
+        USER_HISTORY,
+        {
+            "id": str(member.id),
+            "bucket": "MONTH",
+            "from": "2025-05-31T12:00:00Z",
+            "to": "2025-06-02T00:00:00Z",
+        },
     )
-    assert [p["start"][:10] for p in monthly["user"]["chatSpendHistory"]["points"]] == ["2025-05-01", "2025-06-01"]
+    assert [p["start"][:10] for p in monthly["user"]["chatSpendHistory"]["points"]] == [
+        "2025-05-01",
+        "2025-06-01",
+    ]
 
 
 async def test_history_of_more_than_400_buckets_or_a_reversed_range_is_bad_user_input(
@@ -110,7 +122,10 @@ async def test_who_may_read_which_history(
     found = await as_auditor.data(ORG_HISTORY, {"id": str(org), **JUNE, "bucket": "MONTH"})
     assert found["organization"]["chatSpendHistory"]["totalMicros"] == 5
     group = await as_owner.data(GROUP_HISTORY, {"id": str(org), **JUNE})
-    assert [p["start"][:10] for p in group["group"]["chatSpendHistory"]["points"]] == ["2025-05-26", "2025-06-02"]
+    assert [p["start"][:10] for p in group["group"]["chatSpendHistory"]["points"]] == [
+        "2025-05-26",
+        "2025-06-02",
+    ]
 
 
 def statements() -> float:
@@ -179,7 +194,12 @@ async def test_the_ranking_over_http_for_every_role(
         {
             "user": {"username": "ann"},
             "shareOfLimit": 0.95,
-            "status": {"currentSpendMicros": 95, "spendLimitMicros": 100, "limitSource": "DEFAULT", "warningThresholdPercent": 90},
+            "status": {
+                "currentSpendMicros": 95,
+                "spendLimitMicros": 100,
+                "limitSource": "DEFAULT",
+                "warningThresholdPercent": 90,
+            },
         }
     ]
     following = await as_owner.data(RANKING, {**variables, "after": page["pageInfo"]["endCursor"]})
@@ -267,7 +287,9 @@ async def test_every_limit_mutation_is_in_the_audit_log_with_its_actor_and_refus
     config_change = log["nodes"][-1]
     assert (config_change["oldEnabled"], config_change["newEnabled"]) == (False, True)
     assert (config_change["oldPeriod"], config_change["newPeriod"]) == ("MONTH", "WEEK")
-    assert log["nodes"][0]["group"] == {"name": "Everyone"} and log["nodes"][1]["user"] == {"username": "member"}
+    assert log["nodes"][0]["group"] == {"name": "Everyone"} and log["nodes"][1]["user"] == {
+        "username": "member"
+    }
 
     by_user = (await as_owner.data(CHANGES, {"user": str(member.id)}))["chatUsageLimitChanges"]
     assert by_user["totalCount"] == 2
@@ -279,7 +301,9 @@ async def test_every_limit_mutation_is_in_the_audit_log_with_its_actor_and_refus
         assert codes(await caller.execute(CHANGES)) == ["FORBIDDEN"]
 
 
-CONFIG = "{ chatUsageLimitConfig { enabled spendLimitMicros period enforcementMode warningThresholdsPercent } }"
+CONFIG = (
+    "{ chatUsageLimitConfig { enabled spendLimitMicros period enforcementMode warningThresholdsPercent } }"
+)
 
 
 async def config_after(as_owner: GraphQLClient, update: dict[str, Any]) -> dict[str, Any]:
@@ -323,8 +347,16 @@ async def test_a_limit_without_a_period_and_bad_thresholds_are_refused_and_chang
         ({"spendLimitMicros": 5}, "INVALID_PERIOD", ["input", "period"]),
         ({"warningThresholdsPercent": [0]}, "INVALID_INPUT", ["input", "warningThresholdsPercent"]),
         ({"warningThresholdsPercent": [50, 50]}, "INVALID_INPUT", ["input", "warningThresholdsPercent"]),
-        ({"warningThresholdsPercent": [1, 2, 3, 4, 5, 6]}, "INVALID_INPUT", ["input", "warningThresholdsPercent"]),
-        ({"spendLimitMicros": 5, "period": "DAY", "warningThresholdsPercent": [100]}, "INVALID_INPUT", ["input", "warningThresholdsPercent"]),
+        (
+            {"warningThresholdsPercent": [1, 2, 3, 4, 5, 6]},
+            "INVALID_INPUT",
+            ["input", "warningThresholdsPercent"],
+        ),
+        (
+            {"spendLimitMicros": 5, "period": "DAY", "warningThresholdsPercent": [100]},
+            "INVALID_INPUT",
+            ["input", "warningThresholdsPercent"],
+        ),
     ]
     for update, code, field in cases:
         result = (await as_owner.data(UPDATE_CONFIG, {"input": update}))["updateChatUsageLimitConfig"]

@@ -61,9 +61,9 @@ async def test_every_kind_of_change_is_recorded_with_before_and_after_newest_fir
         (ChangeKind.USER_OVERRIDE, None, 10),
         (ChangeKind.CONFIG, None, 5),
     ]
-    assert [(c.actor_user_id, c.actor_service) for c in found] == [(None, Service.CHATD)] * 2 + [(None, None)] * 3 + [
-        (admin, None)
-    ]
+    assert [(c.actor_user_id, c.actor_service) for c in found] == [(None, Service.CHATD)] * 2 + [
+        (None, None)
+    ] * 3 + [(admin, None)]
     config_change = found[-1]
     assert (config_change.old_enabled, config_change.new_enabled) == (False, True)
     assert (config_change.old_period, config_change.new_period) == (Period.MONTH, Period.DAY)
@@ -87,15 +87,24 @@ async def test_the_actor_does_not_outlive_its_transaction(engine: AsyncEngine) -
     )
 
 
-async def test_a_rolled_back_or_refused_change_leaves_no_entry(engine: AsyncEngine, make: LimitFactory) -> None:
+async def test_a_rolled_back_or_refused_change_leaves_no_entry(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
     alice = await make.user("alice")
-    with pytest.raises(DomainError):
+
+    async def override_then_fail() -> None:
         async with engine.begin() as conn:
             await overrides.upsert_user_override(conn, alice, 10)
             await overrides.delete_group_override(conn, uuid.uuid4())
-    with pytest.raises(DomainError):
+
+    async def bad_config() -> None:
         async with engine.begin() as conn:
             await config.update_config(conn, spend_limit_micros=0, period=Period.DAY)
+
+    with pytest.raises(DomainError):
+        await override_then_fail()
+    with pytest.raises(DomainError):
+        await bad_config()
     assert await changes(engine) == []
 
 

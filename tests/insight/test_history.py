@@ -50,7 +50,10 @@ def test_week_buckets_start_on_monday() -> None:
     bounds = bucket_bounds(Period.WEEK, utc(2025, 6, 11, 8), utc(2025, 6, 17, 8))
     assert bounds == ((utc(2025, 6, 9), utc(2025, 6, 16)), (utc(2025, 6, 16), utc(2025, 6, 23)))
     # Across the year end: 2024-12-31 is in the week of Monday 2024-12-30.
-    assert bucket_bounds(Period.WEEK, utc(2024, 12, 31), utc(2025, 1, 1))[0] == (utc(2024, 12, 30), utc(2025, 1, 6))
+    assert bucket_bounds(Period.WEEK, utc(2024, 12, 31), utc(2025, 1, 1))[0] == (
+        utc(2024, 12, 30),
+        utc(2025, 1, 6),
+    )
 
 
 def test_month_buckets_follow_month_lengths_and_the_leap_day() -> None:
@@ -71,7 +74,9 @@ def test_instants_in_other_zones_are_bucketed_in_utc() -> None:
 
 
 def test_more_than_400_buckets_or_an_empty_range_is_refused() -> None:
-    assert len(bucket_bounds(Period.DAY, utc(2025, 1, 1), utc(2025, 1, 1) + timedelta(days=MAX_BUCKETS))) == 400
+    assert (
+        len(bucket_bounds(Period.DAY, utc(2025, 1, 1), utc(2025, 1, 1) + timedelta(days=MAX_BUCKETS))) == 400
+    )
     with pytest.raises(RangeError, match="more than 400"):
         bucket_bounds(Period.DAY, utc(2025, 1, 1), utc(2025, 1, 1) + timedelta(days=MAX_BUCKETS, seconds=1))
     with pytest.raises(RangeError, match="after"):
@@ -91,7 +96,9 @@ async def series(engine: AsyncEngine, subject: Subject, subject_id: uuid.UUID, *
         return [p.spend_micros for p in (await history(conn, key)).points]
 
 
-async def test_a_users_history_counts_what_status_counts_with_zeros(engine: AsyncEngine, make: LimitFactory) -> None:
+async def test_a_users_history_counts_what_status_counts_with_zeros(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
     a, b = await make.organization("a"), await make.organization("b")
     alice = await make.user("alice", organizations=(a, b))
     chat = await make.spend(alice, a, 100, at=utc(2025, 6, 2, 10))
@@ -168,7 +175,9 @@ async def test_a_periods_buckets_add_up_to_the_status_spend_of_that_period(
         users, orgs = await build_world(conn)
         await play(conn, moves, users, orgs)
         await conn.execute(
-            text("UPDATE chat_usage_limit_config SET enabled = true, default_limit_micros = 1000, period = :p"),
+            text(
+                "UPDATE chat_usage_limit_config SET enabled = true, default_limit_micros = 1000, period = :p"
+            ),
             {"p": period.value},
         )
         at = EPOCH + timedelta(minutes=probe)

@@ -56,7 +56,9 @@ async def world(make: LimitFactory) -> dict[str, uuid.UUID]:
     return ids
 
 
-async def test_by_spend_highest_first_ties_by_username_deleted_left_out(engine: AsyncEngine, make: LimitFactory) -> None:
+async def test_by_spend_highest_first_ties_by_username_deleted_left_out(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
     ids = await world(make)
     ranked, total = await rank(engine)
     assert [(r[0], r[1]) for r in ranked] == [
@@ -123,7 +125,9 @@ async def test_pages_follow_one_another(engine: AsyncEngine, make: LimitFactory)
     assert total == 4
 
 
-async def test_the_by_spend_statement_ranks_as_the_general_one_does(engine: AsyncEngine, make: LimitFactory) -> None:
+async def test_the_by_spend_statement_ranks_as_the_general_one_does(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
     await world(make)
     assert not uses_resolution(RankingOrder.SPEND_DESC, None, None)
     assert uses_resolution(RankingOrder.SPEND_DESC, None, 0.0)

@@ -78,7 +78,9 @@ async def test_bad_warning_thresholds_are_refused_and_nothing_changes(
 ) -> None:
     async with engine.begin() as conn:
         with pytest.raises(DomainError) as raised:
-            await update_config(conn, spend_limit_micros=5, period=Period.DAY, warning_thresholds_percent=thresholds)
+            await update_config(
+                conn, spend_limit_micros=5, period=Period.DAY, warning_thresholds_percent=thresholds
+            )
     assert (raised.value.code, raised.value.message, raised.value.field) == (
         "INVALID_INPUT",
         message,
@@ -93,14 +95,25 @@ async def test_the_database_refuses_bad_thresholds_from_any_writer(engine: Async
         with pytest.raises(IntegrityError):
             async with engine.begin() as conn:
                 await conn.execute(
-                    text("UPDATE chat_usage_limit_config SET warning_thresholds_percent = CAST(:t AS integer[])"),
+                    text(
+                        "UPDATE chat_usage_limit_config SET warning_thresholds_percent = CAST(:t AS integer[])"
+                    ),
                     {"t": bad},
                 )
 
 
 @pytest.mark.parametrize(
     ("spend", "limit", "expected"),
-    [(0, 100, None), (74, 100, None), (75, 100, 75), (89, 100, 75), (90, 100, 90), (150, 100, 90), (2, 3, None), (3, 3, 90)],
+    [
+        (0, 100, None),
+        (74, 100, None),
+        (75, 100, 75),
+        (89, 100, 75),
+        (90, 100, 90),
+        (150, 100, 90),
+        (2, 3, None),
+        (3, 3, 90),
+    ],
 )
 def test_the_warning_threshold_is_the_highest_reached(spend: int, limit: int, expected: int | None) -> None:
     assert warning_threshold((75, 90), spend, limit) == expected

@@ -80,7 +80,9 @@ def bucket_bounds(bucket: Period, start: datetime, end: datetime) -> tuple[tuple
         cursor = period_bounds(bucket, start)[0]
         while cursor < end:
             if len(bounds) == MAX_BUCKETS:
-                raise RangeError(f"The range spans more than {MAX_BUCKETS} buckets; use a wider bucket or a shorter range.")
+                raise RangeError(
+                    f"The range spans more than {MAX_BUCKETS} buckets; use a wider bucket or a shorter range."
+                )
             bucket_end = period_bounds(bucket, cursor)[1]
             bounds.append((cursor, bucket_end))
             cursor = bucket_end

@@ -212,8 +212,10 @@ def _key(order: RankingOrder, status: Status) -> float:
 
 
 def _passes(status: Status, min_share: float | None) -> bool:
+    if min_share is None:
+        return True
     limit = status.limit.limit_micros
-    return min_share is None or (bool(limit) and status.spend_micros / limit >= min_share)  # type: ignore[operator]
+    return limit is not None and limit > 0 and status.spend_micros / limit >= min_share
 
 
 async def _pruned(
@@ -264,8 +266,12 @@ async def _ordered(
     conn: AsyncConnection, order: RankingOrder, kept: list[tuple[uuid.UUID, Status]], offset: int, limit: int
 ) -> list[Ranked]:
     """The page of ``kept``, ties broken by username (then id) as the general statement does."""
-    names = dict(
-        (await conn.execute(text("SELECT id, username FROM users WHERE id = ANY(:ids)"), {"ids": [k for k, _ in kept]})).all()
+    names: dict[uuid.UUID, str] = dict(
+        (
+            await conn.execute(
+                text("SELECT id, username FROM users WHERE id = ANY(:ids)"), {"ids": [k for k, _ in kept]}
+            )
+        ).all()
     )
     kept = sorted(kept, key=lambda item: (-_key(order, item[1]), names[item[0]], item[0]))
     return [
@@ -315,7 +321,13 @@ async def pruned_ranking(conn: AsyncConnection, request: RankingRequest) -> Page
     """The page from the candidates with the highest bounds; None when pruning cannot tell."""
     try:
         return await _pruned(
-            conn, request.order, request.organization_id, request.min_share, request.at, request.limit, request.offset
+            conn,
+            request.order,
+            request.organization_id,
+            request.min_share,
+            request.at,
+            request.limit,
+            request.offset,
         )
     except _Undecided:
         return None

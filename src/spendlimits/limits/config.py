@@ -4,7 +4,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,9 +26,6 @@ class Unchanged(enum.Enum):
 
 
 UNCHANGED = Unchanged.UNCHANGED
-T = TypeVar("T")
-#: A field of an update: a new value, or UNCHANGED.
-Update = T | Literal[Unchanged.UNCHANGED]
 #: The bounds the database's CHECK on reservation_ttl_seconds enforces.
 MIN_RESERVATION_TTL_SECONDS, MAX_RESERVATION_TTL_SECONDS = 1, 86_400
 
@@ -121,7 +118,7 @@ def warning_threshold(thresholds: Sequence[int], spend_micros: int, limit_micros
 async def update_config(
     conn: AsyncConnection,
     *,
-    spend_limit_micros: Update[int | None] = UNCHANGED,
+    spend_limit_micros: int | Literal[Unchanged.UNCHANGED] | None = UNCHANGED,
     period: Period | None = None,
     enforcement_mode: EnforcementMode | None = None,
     reservation_ttl_seconds: int | None = None,

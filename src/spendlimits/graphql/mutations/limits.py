@@ -133,7 +133,9 @@ class DeleteChatUsageLimitGroupOverridePayload:
     errors: Errors
 
 
-def as_caller(info: Info, work: Callable[[AsyncConnection], Awaitable[T]]) -> Callable[[AsyncConnection], Awaitable[T]]:
+def as_caller(
+    info: Info, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> Callable[[AsyncConnection], Awaitable[T]]:
     """``work`` preceded by naming the caller as the actor the audit log records."""
 
     async def run(conn: AsyncConnection) -> T:
@@ -190,7 +192,10 @@ class LimitsMutation:
         require_owner(info.context.principal)
         user_id = parse_id(input.user_id, "userId")
         outcome = await in_transaction(
-            info, as_caller(info, lambda conn: overrides.upsert_user_override(conn, user_id, input.spend_limit_micros))
+            info,
+            as_caller(
+                info, lambda conn: overrides.upsert_user_override(conn, user_id, input.spend_limit_micros)
+            ),
         )
         return UpsertChatUsageLimitOverridePayload(
             override=None if outcome.value is None else ChatUsageLimitOverride(domain=outcome.value),
@@ -220,7 +225,9 @@ class LimitsMutation:
         group_id = parse_id(input.group_id, "groupId")
         outcome = await in_transaction(
             info,
-            as_caller(info, lambda conn: overrides.upsert_group_override(conn, group_id, input.spend_limit_micros)),
+            as_caller(
+                info, lambda conn: overrides.upsert_group_override(conn, group_id, input.spend_limit_micros)
+            ),
         )
         return UpsertChatUsageLimitGroupOverridePayload(
             group_override=None

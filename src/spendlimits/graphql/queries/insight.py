@@ -50,7 +50,9 @@ class InsightQuery:
         ),
         min_share_of_limit: Annotated[
             float | None,
-            strawberry.argument(description="Only users at or above this share of their limit (unlimited users never)."),
+            strawberry.argument(
+                description="Only users at or above this share of their limit (unlimited users never)."
+            ),
         ] = None,
         at: Annotated[
             datetime | None,
@@ -105,7 +107,9 @@ class InsightQuery:
     async def chat_usage_limit_changes(
         self,
         info: Info,
-        kind: Annotated[ChangeKind | None, strawberry.argument(description="Only changes of this kind.")] = None,
+        kind: Annotated[
+            ChangeKind | None, strawberry.argument(description="Only changes of this kind.")
+        ] = None,
         user_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only changes of this user's override.")
         ] = None,

@@ -102,7 +102,6 @@ class Group:
         )
         return UserConnection.build(request, members, total)
 
-
     @strawberry.field(
         description=(
             "Spend over time of the group's current members (deleted and system users left out), in "

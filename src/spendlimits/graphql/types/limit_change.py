@@ -37,7 +37,9 @@ class ChatUsageLimitChange:
     def kind(self) -> ChangeKind:
         return self.domain.kind
 
-    @strawberry.field(description="The user whose token made the change; null for a service or the command line.")
+    @strawberry.field(
+        description="The user whose token made the change; null for a service or the command line."
+    )
     async def actor(self, info: Info) -> User | None:
         return await _user(info, self.domain.actor_user_id)
 
@@ -45,11 +47,15 @@ class ChatUsageLimitChange:
     def actor_service(self) -> Service | None:
         return self.domain.actor_service
 
-    @strawberry.field(description="The user whose override changed (USER_OVERRIDE); null once the user is gone.")
+    @strawberry.field(
+        description="The user whose override changed (USER_OVERRIDE); null once the user is gone."
+    )
     async def user(self, info: Info) -> User | None:
         return await _user(info, self.domain.user_id)
 
-    @strawberry.field(description="The group whose override changed (GROUP_OVERRIDE); null once the group is gone.")
+    @strawberry.field(
+        description="The group whose override changed (GROUP_OVERRIDE); null once the group is gone."
+    )
     async def group(self, info: Info) -> Group | None:
         if self.domain.group_id is None:
             return None
@@ -65,7 +71,9 @@ class ChatUsageLimitChange:
     def old_spend_limit_micros(self) -> Micros | None:
         return _micros(self.domain.old_spend_limit_micros)
 
-    @strawberry.field(description="The limit after; null where there is none (an override deleted, limits off).")
+    @strawberry.field(
+        description="The limit after; null where there is none (an override deleted, limits off)."
+    )
     def new_spend_limit_micros(self) -> Micros | None:
         return _micros(self.domain.new_spend_limit_micros)
 
@@ -121,6 +129,8 @@ async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
 
 @strawberry.type(description="A page of limit changes, newest first.")
 class ChatUsageLimitChangeConnection:
-    nodes: list[ChatUsageLimitChange] = strawberry.field(description="The changes of this page, newest first.")
+    nodes: list[ChatUsageLimitChange] = strawberry.field(
+        description="The changes of this page, newest first."
+    )
     page_info: PageInfo = strawberry.field(description="Where this page ends and whether more follow.")
     total_count: int = strawberry.field(description="How many changes match the filters.")

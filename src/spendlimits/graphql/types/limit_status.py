@@ -124,7 +124,6 @@ class ChatUsageLimitStatus:
     def period_end(self) -> datetime | None:
         return self.domain.period_end
 
-
     @strawberry.field(
         description=(
             "The highest warning threshold that currentSpendMicros has reached, in percent; null "

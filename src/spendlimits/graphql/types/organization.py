@@ -8,9 +8,9 @@ from spendlimits.directory import organizations
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.permissions import require_insight_reader
+from spendlimits.graphql.types.group import Group
 from spendlimits.graphql.types.spend_history import Bucket, From, SpendBucket, SpendSeries, To, load_series
 from spendlimits.insight.history import Subject
-from spendlimits.graphql.types.group import Group
 
 
 @strawberry.type(description="A tenant of the platform; its members form its Everyone group.")

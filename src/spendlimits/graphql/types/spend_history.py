@@ -10,6 +10,7 @@ import strawberry
 
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import BadUserInput
+from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.scalars import Micros
 from spendlimits.insight import history
 from spendlimits.limits.periods import Period
@@ -82,7 +83,9 @@ async def load_series(
 ) -> SpendSeries:
     """The series through this request's DataLoader: one statement per batch of series."""
     try:
-        key = history.history_key(subject, subject_id, start, end, Period((bucket or SpendBucket.DAY).value), organization_id)
+        key = history.history_key(
+            subject, subject_id, start, end, Period((bucket or SpendBucket.DAY).value), organization_id
+        )
     except history.RangeError as exc:
         raise BadUserInput(str(exc)) from None
-    return SpendSeries(domain=await info.context.loaders.spend_history.load(key))
+    return SpendSeries(domain=required(await info.context.loaders.spend_history.load(key), "spend series"))

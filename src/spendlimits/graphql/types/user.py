@@ -130,7 +130,6 @@ class User:
         found = await info.context.loaders.limit_status.load((self.domain.id, organization, instant))
         return ChatUsageLimitStatus(domain=required(found, "user's limit status"))
 
-
     @strawberry.field(
         description=(
             "The user's spend over time (chats the user owns, the same rules as currentSpendMicros: "
