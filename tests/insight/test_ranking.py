@@ -173,3 +173,21 @@ async def test_the_pruned_ranking_is_the_general_one_on_every_page_filter_and_sc
                         assert pruned == general, (organization, min_share, limit, offset)
     # Most requests must be answered by pruning, or this test would check nothing.
     assert decided >= 24
+
+
+async def test_equal_shares_go_to_the_higher_spend_first_in_every_path(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    a = await make.organization("a")
+    await make.enable(100, Period.MONTH)
+    amy = await make.user("amy", organizations=(a,))
+    zed = await make.user("zed", organizations=(a,))
+    await make.user_override(zed, 400)
+    await make.spend(amy, a, 50, at=IN_JUNE)
+    await make.spend(zed, a, 200, at=IN_JUNE)
+    request = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, AT, 1, 0)
+    async with engine.connect() as conn:
+        pruned = await pruned_ranking(conn, request)
+        general = await general_ranking(conn, request)
+    assert pruned is not None
+    assert [r.user_id for r in pruned.items] == [r.user_id for r in general.items] == [zed]

@@ -272,8 +272,11 @@ def _ordered(
     offset: int,
     limit: int,
 ) -> list[Ranked]:
-    """The page of ``kept``, ties broken by username (then id) as the general statement does."""
-    ranked = sorted(kept, key=lambda item: (-_key(order, item[1]), names[item[0]], item[0]))
+    """The page of ``kept``, ties broken as the general statement breaks them: higher spend, then
+    username, then id."""
+    ranked = sorted(
+        kept, key=lambda item: (-_key(order, item[1]), -item[1].spend_micros, names[item[0]], item[0])
+    )
     return [
         Ranked(
             user_id,

@@ -12,7 +12,7 @@ strawberry.enum(
     name="ChatSpendRankingOrder",
     description=(
         "SPEND_DESC: highest currentSpendMicros first. SHARE_OF_LIMIT_DESC: highest share of the "
-        "effective limit first; unlimited users last. Ties: by username."
+        "effective limit first; unlimited users last. Ties: higher spend, then username."
     ),
 )
 
