@@ -2,9 +2,14 @@
 transaction for every writer (domain functions, plain SQL, the importer, the demo loader the
 command line runs), with the actor a transaction names; append-only."""
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -161,6 +166,34 @@ async def test_the_importer_records_its_limits_with_no_actor(engine: AsyncEngine
     # A re-run sets the same values: nothing changes, nothing is recorded.
     await importer.run([json.dumps(line) for line in lines[:3]])
     assert len(await changes(engine)) == 2
+
+
+def test_the_import_command_records_its_limits_with_no_actor(database_url: str) -> None:
+    lines = [
+        {"type": "user", "username": "carol", "spend_limit_micros": 9_000_000},
+        {"type": "user", "username": "dan"},
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "spendlimits", "import", "-"],
+        input="\n".join(json.dumps(line) for line in lines),
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+    async def read() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetch(
+                "SELECT kind, new_spend_limit_micros, actor_user_id, actor_service FROM chat_usage_limit_changes"
+            )
+        finally:
+            await conn.close()
+
+    rows = asyncio.run(read())
+    assert [tuple(r) for r in rows] == [("user_override", 9_000_000, None, None)]
 
 
 async def test_the_demo_the_command_line_loads_records_its_limits(engine: AsyncEngine) -> None:
