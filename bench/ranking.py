@@ -15,9 +15,10 @@ a few heavy users, a long tail); the default limit is set to the 99th percentile
 spend, the groups to 2x and 0.5x of it and own overrides to 3x, so about 1% of users are at their
 limit and the share filter has something to find.
 
-For each month and request: the median wall time of ``insight.ranking.ranking`` in this process
-(statements and Python; the statements run on the database's two shared cores), and which path
-answered. Also the general statement (every user resolved) once, as the baseline pruning avoids,
+For each month and request: which path answered, how many statements it ran and the median time
+spent in them (the service's own ``spendlimits_db_statements_total`` and statement-duration sum:
+the database's time plus the round trips, without the Python around them), and the median wall
+time of ``insight.ranking.ranking`` in this process. Also the general statement (every user resolved) once, as the baseline pruning avoids,
 and the history loader's statement for 10 and 100 users x 30 days (constant statements: one per
 batch; time should follow the number of rows, not the number of messages).
 """
@@ -27,13 +28,16 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import harness
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spendlimits import metrics
 from spendlimits.db.engine import create_engine
 from spendlimits.insight import ranking as ranking_module
 from spendlimits.insight.history import Subject, histories, history_key
@@ -42,6 +46,8 @@ from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.settings import Settings
 
 SCRATCH = "spendlimits_bench_ranking"
+STATEMENTS = "spendlimits_db_statements_total"
+STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
 
 
 async def add_skewed_messages(
@@ -104,15 +110,43 @@ async def set_limits(url: str, first_day: datetime, end_day: datetime) -> int:
     return limit
 
 
-async def timed(runs: int, work: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
-    """Median milliseconds over ``runs`` after one warm-up; the last result."""
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+@dataclass
+class Timing:
+    wall_ms: float
+    statement_ms: float
+    statements: float
+    result: Any
+
+
+async def timed(runs: int, work: Callable[[], Awaitable[Any]]) -> Timing:
+    """Medians over ``runs`` after one warm-up: wall time, time in statements, statements."""
     result = await work()
-    times = []
+    walls, in_statements, counts = [], [], []
     for _ in range(runs):
+        statements, seconds = _sample(STATEMENTS), _sample(STATEMENT_SECONDS)
         began = time.perf_counter()
         result = await work()
-        times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times), result
+        walls.append((time.perf_counter() - began) * 1000)
+        in_statements.append((_sample(STATEMENT_SECONDS) - seconds) * 1000)
+        counts.append(_sample(STATEMENTS) - statements)
+    return Timing(
+        statistics.median(walls), statistics.median(in_statements), statistics.median(counts), result
+    )
+
+
+def _row(name: str, path: str, t: Timing) -> list[Any]:
+    return [
+        name,
+        path,
+        f"{t.statements:.0f}",
+        f"{t.statement_ms:.0f}",
+        f"{t.wall_ms:.0f}",
+        t.result.total_count,
+    ]
 
 
 async def measure_month(
@@ -142,17 +176,11 @@ async def measure_month(
             ) -> Any:
                 return await ranking(conn, order=o, organization_id=g, min_share=m, at=at, limit=50, offset=0)
 
-            ms, page = await timed(runs, run)
-            rows.append([name, path, f"{ms:.0f}", page.total_count])
-        general_ms, _ = await timed(
-            1,
-            lambda: general_ranking(
-                conn, RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, at, 50, 0)
-            ),
-        )
-        rows.append(
-            ["SHARE_OF_LIMIT_DESC, every user resolved (baseline)", "general", f"{general_ms:.0f}", "-"]
-        )
+            t = await timed(runs, run)
+            rows.append(_row(name, path, t))
+        baseline = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, at, 50, 0)
+        t = await timed(1, lambda: general_ranking(conn, baseline))
+        rows.append(_row("SHARE_OF_LIMIT_DESC, every user resolved (baseline)", "general", t))
     return rows
 
 
@@ -165,9 +193,17 @@ async def measure_history(
             keys = [
                 history_key(Subject.USER, u, at - timedelta(days=30), at, Period.DAY) for u in users[:count]
             ]
-            ms, found = await timed(runs, lambda k=keys: histories(conn, k))
-            points = sum(len(s.points) for s in found.values())
-            rows.append([f"{count} users x 30 days (DAY)", 1, f"{ms:.1f}", points])
+            t = await timed(runs, lambda k=keys: histories(conn, k))
+            points = sum(len(s.points) for s in t.result.values())
+            rows.append(
+                [
+                    f"{count} users x 30 days (DAY)",
+                    f"{t.statements:.0f}",
+                    f"{t.statement_ms:.1f}",
+                    f"{t.wall_ms:.1f}",
+                    points,
+                ]
+            )
     return rows
 
 
@@ -180,6 +216,7 @@ async def main() -> None:
     async with harness.scratch_database(args.database_url, SCRATCH, keep=args.keep) as url:
         seeded = await harness.seed_directory(url, users)
         engine = create_engine(url, Settings.from_env())
+        metrics.instrument_engine(engine, 1)
         now = datetime.now(UTC)
         this_start, _ = period_bounds(Period.MONTH, now)
         last_start, last_end = period_bounds(Period.MONTH, this_start - timedelta(days=1))
@@ -205,12 +242,12 @@ async def main() -> None:
                     f"\n## {label}: {rollup_rows:,} rollup rows in the period, default limit {limit:,} micros\n"
                 )
                 harness.print_table(
-                    ["request", "answered by", "ms", "totalCount"],
+                    ["request", "answered by", "statements", "ms in statements", "ms wall", "totalCount"],
                     await measure_month(engine, seeded.organization, at, runs),
                 )
             print("\n## spend history (one statement per batch)\n")
             harness.print_table(
-                ["series", "statements", "ms", "points"],
+                ["series", "statements", "ms in statements", "ms wall", "points"],
                 await measure_history(engine, seeded.users, now, runs),
             )
         finally:
