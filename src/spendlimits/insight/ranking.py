@@ -321,6 +321,7 @@ async def general_ranking(conn: AsyncConnection, request: RankingRequest) -> Pag
         "offset": request.offset,
         "organization_id": request.organization_id,
         "min_share": request.min_share,
+        "at": request.at,
     }
     return await _rows(conn, _GENERAL[request.order], params)
 
