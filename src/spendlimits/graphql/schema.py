@@ -18,13 +18,14 @@ from spendlimits.graphql.mutations.organizations import OrganizationMutation
 from spendlimits.graphql.mutations.reservations import ReservationsMutation
 from spendlimits.graphql.mutations.users import UserMutation
 from spendlimits.graphql.operation_outcome import RecordOperation
+from spendlimits.graphql.queries.api_tokens import ApiTokensQuery
 from spendlimits.graphql.queries.directory import DirectoryQuery
 from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery))
+Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, ApiTokensQuery))
 Mutation = merge_types(
     "Mutation",
     (
