@@ -13,10 +13,10 @@ class ProgressLine:
         self._stream = stream
         self._tty = stream.isatty()
         self._interval = min_interval_seconds
-        self._last_printed = float("-inf")
+        # Not before the first interval has passed: a short job prints its final status alone
+        # (printed right away, the first status repeated the summary that finish() prints).
+        self._last_printed = time.monotonic()
         self._width = 0
-        #: The last status written as a line of its own (not on a terminal).
-        self._last_line: str | None = None
 
     def update(self, status: str) -> None:
         if self._tty:
@@ -27,22 +27,18 @@ class ProgressLine:
             if now - self._last_printed < self._interval:
                 return
             self._last_printed = now
-            self._last_line = status
             self._stream.write(status + "\n")
         self._stream.flush()
 
     def note(self, message: str) -> None:
         """A line of its own (a rejected line, a warning), kept above the status line."""
         self._clear()
-        self._last_line = None
         self._stream.write(message + "\n")
         self._stream.flush()
 
     def finish(self, status: str) -> None:
-        """The final status on a line of its own, unless that very line was the last one printed."""
+        """The final status, always printed, on a line of its own."""
         self._clear()
-        if status == self._last_line:
-            return
         self._stream.write(status + "\n")
         self._stream.flush()
 
