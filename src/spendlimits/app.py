@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 
 from spendlimits import graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
+from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.context import Context
@@ -195,6 +196,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
         ],
         lifespan=lifespan,
+        middleware=cors_middleware(settings),
     )
 
 
