@@ -1,4 +1,4 @@
-"""Which reservations hold budget in a status's scope: the one home of that rule (strict.md).
+"""Which reservations hold budget in a status's scope: the one home of that rule (docs/design.md).
 
 A hold is live while its state is HELD and ``now < expires_at``: expiry needs no job. Live holds
 are about the present, so they count in the period that contains ``now`` and in no other.
