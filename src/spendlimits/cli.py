@@ -95,7 +95,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=host,
         port=port,
         workers=args.workers,
-        log_level=settings.log_level.lower(),
+        # uvicorn's start-up and shutdown lines are a library's: shown with --verbose only.
+        log_level=settings.log_level.lower() if args.verbose else "warning",
         access_log=False,
     )
     return 0
