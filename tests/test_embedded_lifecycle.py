@@ -77,11 +77,11 @@ def free_port() -> int:
         return port
 
 
-def serve(data_dir: Path) -> "subprocess.Popen[bytes]":
+def serve(data_dir: Path, *extra: str) -> "subprocess.Popen[bytes]":
     """`spendlimits serve` on the embedded database, answering /healthz."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - this interpreter running this package
-        [sys.executable, "-m", "spendlimits", "serve", "--port", str(port)],
+        [sys.executable, "-m", "spendlimits", "serve", "--port", str(port), *extra],
         env=spendlimits_env(data_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -126,6 +126,16 @@ def test_sigint_stops_it_too_without_a_traceback(data_dir: Path) -> None:
     server.wait(timeout=60)
     assert wait_until(lambda: not postgres_processes(data_dir)), postgres_processes(data_dir)
     assert server.stderr is not None and b"Traceback" not in server.stderr.read()
+
+
+def test_with_workers_the_database_belongs_to_the_parent(data_dir: Path) -> None:
+    server = serve(data_dir, "--workers", "2")
+    # The workers are handed the database's address; only the parent holds it.
+    status = cli(data_dir, "db", "status")
+    assert status.stdout.rstrip().endswith(f"used by process(es): {server.pid}"), status.stdout
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    assert wait_until(lambda: not postgres_processes(data_dir)), postgres_processes(data_dir)
 
 
 def test_after_sigkill_the_next_server_reuses_the_database_and_stops_it(data_dir: Path) -> None:
