@@ -1,12 +1,15 @@
 """The spendlimits command, run as a user would run it."""
 
+import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
+from spendlimits.cli import parser as cli_parser
 from spendlimits.db import migrate
 from tests.conftest import ROOT, GraphQLClient
 
@@ -129,3 +132,16 @@ def test_import_prints_its_summary_once(database_url: str, tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == len(set(lines)) == 1, lines
+
+
+def test_every_help_text_is_plain() -> None:
+    def helps(parser: argparse.ArgumentParser) -> Iterator[str]:
+        yield parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from helps(sub)
+
+    texts = list(helps(cli_parser()))
+    assert len(texts) >= 15
+    assert [t.splitlines()[0] for t in texts if "`" in t] == []
