@@ -24,7 +24,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## The slow suites: several server processes racing reservations on one database.
+## The slow suites: server processes racing reservations on one database; the embedded database
+## stopped with the server under SIGTERM, SIGINT and SIGKILL.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 

@@ -65,9 +65,9 @@ class Settings:
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
     #: Browser origins allowed to call the API (CORS); empty allows none, "*" any.
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...]
     #: Whether browsers may send cookies along (never with "*"; bearer tokens do not need it).
-    cors_allow_credentials: bool = False
+    cors_allow_credentials: bool
 
     def __post_init__(self) -> None:
         # A wildcard with credentials would let any site act with a signed-in browser's cookies.
