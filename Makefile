@@ -46,9 +46,11 @@ test-browser: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
-## The typed TypeScript client: install its pinned tools, regenerate src/generated.ts, type-check.
+## The TypeScript client: install its pinned tools, regenerate src/gql/ and the server's
+## trusted documents (src/spendlimits/static/trusted-documents.json), type-check, run its tests.
 client:
-	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen && npm run --silent typecheck
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen \
+		&& npm run --silent typecheck && npm run --silent test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

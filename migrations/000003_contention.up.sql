@@ -114,7 +114,7 @@ $$;
 
 -- 2. The rules, each in one home ------------------------------------------------------------------
 
--- The admission rule (strict.md): spend >= limit blocks everything, the check and every reserve,
+-- The admission rule (docs/reservations.md): spend >= limit blocks everything, the check and every reserve,
 -- even one of 0; a reserve also needs spend + live holds + estimate <= limit. A NULL limit
 -- (limits disabled) admits everything; a NULL estimate asks the check's question.
 CREATE FUNCTION spendlimits_admits(p_limit bigint, p_spend bigint, p_held bigint, p_estimate bigint)

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spendlimits import graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
+from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.view import GraphQLView
@@ -157,6 +158,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
         ],
         lifespan=lifespan,
+        middleware=cors_middleware(settings),
     )
 
 

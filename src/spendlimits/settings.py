@@ -1,6 +1,6 @@
 """Every setting of the service, read once from the environment.
 
-The README's configuration table lists the same names; keep the two in step.
+docs/configuration.md lists the same names; keep the two in step (tests/test_docs.py checks it).
 """
 
 import os
@@ -32,6 +32,19 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def cors_origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins, each scheme://host[:port] exactly as a browser sends it, or "*"."""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+            raise SettingsError(
+                "SPENDLIMITS_CORS_ORIGINS must list origins like https://app.example.com "
+                f"(scheme, host and port; no path), got {origin!r}"
+            )
+    return origins
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     #: External PostgreSQL; None starts the embedded server in ``data_dir``.
@@ -51,8 +64,21 @@ class Settings:
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
+    #: Browser origins allowed to call the API (CORS); empty allows none, "*" any.
+    cors_origins: tuple[str, ...]
+    #: Whether browsers may send cookies along (never with "*"; bearer tokens do not need it).
+    cors_allow_credentials: bool
+
     #: "none" or "transaction": DATABASE_URL points at a pooler in transaction mode (PgBouncer).
     db_pooler: str = "none"
+
+    def __post_init__(self) -> None:
+        # A wildcard with credentials would let any site act with a signed-in browser's cookies.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise SettingsError(
+                'SPENDLIMITS_CORS_ALLOW_CREDENTIALS=true cannot go with SPENDLIMITS_CORS_ORIGINS="*": '
+                "list the origins"
+            )
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -72,4 +98,7 @@ class Settings:
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
             db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),
+            cors_origins=cors_origins(os.environ.get("SPENDLIMITS_CORS_ORIGINS", "")),
+            cors_allow_credentials=_choice("SPENDLIMITS_CORS_ALLOW_CREDENTIALS", "false", ("true", "false"))
+            == "true",
         )
