@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -25,6 +25,7 @@ from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.context import Context
 from spendlimits.graphql.schema import schema
+from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_endpoint import metrics_endpoint
 from spendlimits.observe import ObserveRequests
@@ -182,14 +183,20 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
         LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
     )
 
+    live = LiveStatus(engine, settings, authenticator)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        live.start()
         yield
+        await live.close()
         await engine.dispose()
 
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Subscriptions: graphql-transport-ws, authenticated by connection_init (docs/live-status.md).
+            WebSocketRoute("/graphql", live.view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),

@@ -4,7 +4,7 @@ The README's configuration table lists the same names; keep the two in step.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -51,6 +51,8 @@ class Settings:
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
+    #: Live status over WebSocket (docs/live-status.md).
+    live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -69,4 +71,30 @@ class Settings:
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
+            live=LiveSettings.from_env(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """The live status subscription's bounds and timers (docs/live-status.md)."""
+
+    max_subscriptions_per_connection: int = 10
+    #: Per token and per server process.
+    max_connections_per_token: int = 20
+    #: How often open connections' tokens are checked again: a revoked token ends within this.
+    reverify_ms: int = 30_000
+    #: A graphql-transport-ws ping this often; no pong by the next one closes the connection.
+    ping_ms: int = 20_000
+    #: Events for one user are at least this far apart (later changes are coalesced into one).
+    min_interval_ms: int = 250
+
+    @classmethod
+    def from_env(cls) -> "LiveSettings":
+        return cls(
+            max_subscriptions_per_connection=_int("SPENDLIMITS_LIVE_MAX_SUBSCRIPTIONS", 10, minimum=1),
+            max_connections_per_token=_int("SPENDLIMITS_LIVE_MAX_CONNECTIONS_PER_TOKEN", 20, minimum=1),
+            reverify_ms=_int("SPENDLIMITS_LIVE_REVERIFY_MS", 30_000, minimum=100),
+            ping_ms=_int("SPENDLIMITS_LIVE_PING_MS", 20_000, minimum=100),
+            min_interval_ms=_int("SPENDLIMITS_LIVE_MIN_INTERVAL_MS", 250),
         )

@@ -23,6 +23,7 @@ from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
+from spendlimits.graphql.subscriptions import Subscription
 
 Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery))
 Mutation = merge_types(
@@ -54,6 +55,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
     extensions=[RecordOperation, ErrorCodes, *HARDENING],
