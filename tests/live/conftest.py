@@ -40,4 +40,9 @@ async def serve(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Callab
     yield start
     for server, task in running:
         server.should_exit = True
-        await task
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 15)
+        except TimeoutError:
+            server.force_exit = True
+            await task
+            raise AssertionError("the server did not shut down within 15 s") from None

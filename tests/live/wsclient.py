@@ -36,15 +36,14 @@ class LiveClient:
         await self.ws.send(json.dumps(message))
 
     async def receive(self, within: float = 5.0) -> dict[str, Any]:
-        """The next message other than a ping."""
-        while True:
-            raw = await asyncio.wait_for(self.ws.recv(), within)
-            message: dict[str, Any] = json.loads(raw)
-            if message["type"] == "ping":
+        """The next message other than a ping, within one deadline however many pings come."""
+        async with asyncio.timeout(within):
+            while True:
+                message: dict[str, Any] = json.loads(await self.ws.recv())
+                if message["type"] != "ping":
+                    return message
                 if self.answer_pings:
                     await self.send({"type": "pong"})
-                continue
-            return message
 
     async def init(self, token: str | None) -> dict[str, Any]:
         payload = {"Authorization": f"Bearer {token}"} if token else {}
