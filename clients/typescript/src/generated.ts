@@ -361,6 +361,13 @@ export type DaemonCheckQueryVariables = Exact<{
 
 export type DaemonCheckQuery = { __typename?: 'Query', chatUsageLimitCheck: { __typename?: 'ChatUsageLimitCheck', allowed: boolean, failedOpen: boolean, exceeded: { __typename?: 'ChatUsageLimitExceeded', message: string, spentMicros: number, limitMicros: number, resetsAt: string } | null, status: { __typename?: 'ChatUsageLimitStatus', limitSource: ChatSpendLimitSource, spendLimitMicros: number | null, currentSpendMicros: number, periodEnd: string | null } | null } };
 
+export type MyStatusLiveSubscriptionVariables = Exact<{
+  organizationId?: InputMaybe<Scalars['ID']['input']>;
+}>;
+
+
+export type MyStatusLiveSubscription = { __typename?: 'Subscription', myChatUsageLimitStatus: { __typename?: 'ChatUsageLimitStatus', isLimited: boolean, limitSource: ChatSpendLimitSource, period: ChatUsageLimitPeriod | null, spendLimitMicros: number | null, currentSpendMicros: number, heldMicros: number, remainingMicros: number | null, exceeded: boolean, periodStart: string | null, periodEnd: string | null } };
+
 export type UsageIndicatorQueryVariables = Exact<{
   organizationId?: InputMaybe<Scalars['ID']['input']>;
 }>;
