@@ -93,6 +93,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Live status events are a few hundred bytes; per-message compression cost ~40 KiB per
+        # open WebSocket for nothing (BENCHMARKS.md, "Live status").
+        ws_per_message_deflate=False,
     )
     return 0
 
