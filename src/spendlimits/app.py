@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spendlimits import graphiql, metrics
@@ -21,6 +21,7 @@ from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.view import GraphQLView
+from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_endpoint import metrics_endpoint
 from spendlimits.observe import ObserveRequests
@@ -144,15 +145,21 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
         LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
     )
 
+    live = LiveStatus(engine, settings, authenticator)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        live.start()
         yield
+        await live.close()
         await engine.dispose()
 
     return Starlette(
         routes=[
             # Every method reaches the view, which answers 405 in the JSON shape of every error.
             Route("/graphql", graphql),
+            # Subscriptions: graphql-transport-ws, authenticated by connection_init (docs/live-status.md).
+            WebSocketRoute("/graphql", live.view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),

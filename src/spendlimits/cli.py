@@ -98,6 +98,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # uvicorn's start-up and shutdown lines are a library's: shown with --verbose only.
         log_level=settings.log_level.lower() if _libraries_speak(args, settings) else "warning",
         access_log=False,
+        # Live status events are a few hundred bytes; per-message compression cost ~40 KiB per
+        # open WebSocket for nothing (BENCHMARKS.md, "Live status").
+        ws_per_message_deflate=False,
     )
     return 0
 

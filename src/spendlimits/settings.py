@@ -4,7 +4,7 @@ docs/configuration.md lists the same names; keep the two in step (tests/test_doc
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -71,6 +71,8 @@ class Settings:
 
     #: "none" or "transaction": DATABASE_URL points at a pooler in transaction mode (PgBouncer).
     db_pooler: str = "none"
+    #: Live status over WebSocket (docs/live-status.md).
+    live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
 
     def __post_init__(self) -> None:
         # A wildcard with credentials would let any site act with a signed-in browser's cookies.
@@ -101,4 +103,30 @@ class Settings:
             cors_origins=cors_origins(os.environ.get("SPENDLIMITS_CORS_ORIGINS", "")),
             cors_allow_credentials=_choice("SPENDLIMITS_CORS_ALLOW_CREDENTIALS", "false", ("true", "false"))
             == "true",
+            live=LiveSettings.from_env(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """The live status subscription's bounds and timers (docs/live-status.md)."""
+
+    max_subscriptions_per_connection: int = 10
+    #: Per token and per server process.
+    max_connections_per_token: int = 20
+    #: How often open connections' tokens are checked again: a revoked token ends within this.
+    reverify_ms: int = 30_000
+    #: A graphql-transport-ws ping this often; no pong by the next one closes the connection.
+    ping_ms: int = 20_000
+    #: Events for one user are at least this far apart (later changes are coalesced into one).
+    min_interval_ms: int = 250
+
+    @classmethod
+    def from_env(cls) -> "LiveSettings":
+        return cls(
+            max_subscriptions_per_connection=_int("SPENDLIMITS_LIVE_MAX_SUBSCRIPTIONS", 10, minimum=1),
+            max_connections_per_token=_int("SPENDLIMITS_LIVE_MAX_CONNECTIONS_PER_TOKEN", 20, minimum=1),
+            reverify_ms=_int("SPENDLIMITS_LIVE_REVERIFY_MS", 30_000, minimum=100),
+            ping_ms=_int("SPENDLIMITS_LIVE_PING_MS", 20_000, minimum=100),
+            min_interval_ms=_int("SPENDLIMITS_LIVE_MIN_INTERVAL_MS", 250),
         )

@@ -25,6 +25,7 @@ from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
+from spendlimits.graphql.subscriptions import Subscription
 
 Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery, ApiTokensQuery))
 Query.__strawberry_definition__.description = "What can be read; each field says who may read it."  # type: ignore[attr-defined] # merge_types takes no description
@@ -60,6 +61,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
     extensions=[RecordOperation, ErrorCodes, *HARDENING],
