@@ -1,5 +1,5 @@
-"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, and the
-request-wide guards."""
+"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, the web
+console at /console, and the request-wide guards."""
 
 import gc
 import json
@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from spendlimits import graphiql, metrics
+from spendlimits import console, graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
@@ -193,6 +193,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
+            *console.routes(),
         ],
         lifespan=lifespan,
     )
