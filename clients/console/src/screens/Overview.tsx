@@ -47,7 +47,7 @@ export function Overview() {
                 <dt>Last changed</dt>
                 <dd>{formatUtc(config.updatedAt)}</dd>
               </dl>
-              <ConfigForm key={config.updatedAt} config={config} readOnly={readOnly} />
+              <ConfigForm config={config} readOnly={readOnly} />
               {capabilities.thresholds && <ThresholdsForm readOnly={readOnly} />}
             </>
           )

@@ -116,12 +116,15 @@ interface Paging {
   setCursors: (cursors: (string | null)[]) => void;
 }
 
+/** urql keeps the last page's data while the next one loads: show it only for the variables asked. */
+function current<Data>(result: { data?: Data; operation?: { variables: unknown } }, variables: object): Data | undefined {
+  return JSON.stringify(result.operation?.variables) === JSON.stringify(variables) ? result.data : undefined;
+}
+
 function SearchTable(props: { search: string } & Paging) {
-  const [result, reexecute] = useQuery({
-    query: ConsoleUsersDocument,
-    variables: { first: PAGE_SIZE, after: props.after, search: props.search || null },
-  });
-  const users = result.data?.users;
+  const variables = { first: PAGE_SIZE, after: props.after, search: props.search || null };
+  const [result, reexecute] = useQuery({ query: ConsoleUsersDocument, variables });
+  const users = current(result, variables)?.users;
   const page: Page | undefined = users && {
     totalCount: users.totalCount,
     endCursor: users.pageInfo.endCursor,
@@ -145,11 +148,9 @@ function SearchTable(props: { search: string } & Paging) {
 }
 
 function RankedTable(props: { order: ChatSpendRankingOrder; minShare: number | null } & Paging) {
-  const [result, reexecute] = useQuery({
-    query: RankingDocument,
-    variables: { orderBy: props.order, minShareOfLimit: props.minShare, first: PAGE_SIZE, after: props.after },
-  });
-  const ranking = result.data?.chatSpendRanking;
+  const variables = { orderBy: props.order, minShareOfLimit: props.minShare, first: PAGE_SIZE, after: props.after };
+  const [result, reexecute] = useQuery({ query: RankingDocument, variables });
+  const ranking = current(result, variables)?.chatSpendRanking;
   const page: Page | undefined = ranking && {
     totalCount: ranking.totalCount,
     endCursor: ranking.pageInfo.endCursor,
