@@ -2,12 +2,15 @@
 other address is aborted and recorded, so a test can assert the page needed nothing from elsewhere."""
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page, Route, expect
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.console.conftest import ARTIFACTS, Console
 
@@ -69,3 +72,75 @@ def open_tab(browser: Browser, console: Console, viewport: dict[str, int] = DESK
         yield tab
     finally:
         context.close()
+
+
+def users(console: Console) -> list[dict[str, Any]]:
+    data = console.graphql(
+        console.owner_token,
+        """{ users(first: 200) { nodes { id username role isSystem chatSpendLimitMicros
+             effectiveChatSpendLimit { source limitMicros group { id } } organizations { id }
+             chatUsageLimitStatus { currentSpendMicros } } } }""",
+    )
+    return list(data["users"]["nodes"])
+
+
+#: Members a test has changed: each test takes its own, so their order does not matter.
+_TAKEN: set[str] = set()
+
+
+def take_member(console: Console, source: str, spent: bool = False) -> dict[str, Any]:
+    """A demo member (no system account) whose limit comes from `source`, not taken by another test."""
+    for user in users(console):
+        if (
+            user["role"] == "MEMBER"
+            and not user["isSystem"]
+            and user["effectiveChatSpendLimit"]["source"] == source
+            and (not spent or user["chatUsageLimitStatus"]["currentSpendMicros"] > 0)
+            and user["username"] not in _TAKEN
+            and user["username"] != console.member_username
+        ):
+            _TAKEN.add(user["username"])
+            return user
+    raise AssertionError(f"the demo has no free member whose limit comes from {source}")
+
+
+def search(tab: Tab, username: str) -> Locator:
+    """Searches the Users table for one user and returns their row."""
+    tab.page.get_by_label("Search users").fill(username)
+    row = tab.page.locator(f'tr[data-username="{username}"]')
+    expect(row).to_be_visible()
+    expect(tab.page.locator("tbody tr")).to_have_count(1)
+    return row
+
+
+def record_spend(console: Console, username: str, micros: int) -> None:
+    """A priced message in a new chat of the user, recorded through the API as the daemon would."""
+    user = next(u for u in users(console) if u["username"] == username)
+    chat = console.graphql(
+        console.owner_token,
+        """mutation($owner: ID!, $org: ID!) { createChat(input: {ownerId: $owner, organizationId: $org,
+             title: "console test"}) { chat { id } errors { message } } }""",
+        {"owner": user["id"], "org": user["organizations"][0]["id"]},
+    )["createChat"]
+    assert chat["errors"] == [], chat
+    recorded = console.graphql(
+        console.owner_token,
+        """mutation($chat: ID!, $cost: Micros!, $key: String!) { recordChatMessage(input: {chatId: $chat,
+             role: ASSISTANT, totalCostMicros: $cost, idempotencyKey: $key}) { message { id } errors { message } } }""",
+        {"chat": chat["chat"]["id"], "cost": micros, "key": uuid.uuid4().hex},
+    )["recordChatMessage"]
+    assert recorded["errors"] == [], recorded
+
+
+def require_field(console: Console, type_name: str, field_name: str, work: str) -> None:
+    """Skips a test whose screen needs type_name.field_name when this server lacks it.
+
+    The screens light up by themselves once the server has the field, and so do these tests.
+    CONSOLE_REQUIRE_INSIGHT=1 (for CI after the merge) makes a missing field a failure instead.
+    """
+    if console.has_field(type_name, field_name):
+        return
+    reason = f"this server has no {type_name}.{field_name} yet ({work}); the test runs once it has"
+    if os.environ.get("CONSOLE_REQUIRE_INSIGHT") == "1":
+        pytest.fail(f"CONSOLE_REQUIRE_INSIGHT=1 but {reason}")
+    pytest.skip(reason)

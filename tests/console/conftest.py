@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from spendlimits.auth.tokens import create_token
 from spendlimits.db.engine import create_engine
@@ -97,6 +98,20 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     """asyncio.run in a thread of its own: Playwright's sync API keeps an event loop running in this one."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
+    # Debian's Chromium (/usr/bin/chromium): Playwright downloads no browser of its own.
+    launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+    yield launched
+    launched.close()
 
 
 async def _create_database(server_url: str, template: str, name: str) -> None:

@@ -4,74 +4,18 @@ the 401 page, and the screens fit a phone. Run by `make test-browser`; screensho
 tests/console/artifacts/."""
 
 import re
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.console.browser import PHONE, open_tab
-from tests.console.conftest import CHROMIUM_ARGS, Console
+from tests.console.browser import PHONE, open_tab, record_spend, search, take_member, users
+from tests.console.conftest import Console
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
-    # Debian's Chromium: Playwright downloads no browser of its own.
-    launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-    yield launched
-    launched.close()
-
-
-def _users(console: Console) -> list[dict[str, Any]]:
-    data = console.graphql(
-        console.owner_token,
-        """{ users(first: 200) { nodes { id username role isSystem chatSpendLimitMicros
-             effectiveChatSpendLimit { source limitMicros group { id } } organizations { id } } } }""",
-    )
-    return list(data["users"]["nodes"])
-
-
-def _member_with_source(console: Console, source: str, taken: set[str]) -> dict[str, Any]:
-    """A demo member (not a system account) whose limit comes from `source`, not used by another test."""
-    for user in _users(console):
-        if (
-            user["role"] == "MEMBER"
-            and not user["isSystem"]
-            and user["effectiveChatSpendLimit"]["source"] == source
-            and user["username"] not in taken
-            and user["username"] != console.member_username
-        ):
-            taken.add(user["username"])
-            return user
-    raise AssertionError(f"the demo has no free member whose limit comes from {source}")
-
-
-TAKEN: set[str] = set()
-
-
-def _row(tab: Any, username: str) -> Any:
-    return tab.page.locator(f'tr[data-username="{username}"]')
-
-
-def _search(tab: Any, username: str) -> Any:
-    tab.page.get_by_label("Search users").fill(username)
-    row = _row(tab, username)
-    expect(row).to_be_visible()
-    expect(tab.page.locator("tbody tr")).to_have_count(1)
-    return row
-
-
 def test_owner_changes_the_default_limit_and_the_table_shows_it(browser: Browser, console: Console) -> None:
-    user = _member_with_source(console, "DEFAULT", TAKEN)
+    user = take_member(console, "DEFAULT")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
         expect(tab.page.get_by_role("heading", name="Overview")).to_be_visible()
@@ -95,7 +39,7 @@ def test_owner_changes_the_default_limit_and_the_table_shows_it(browser: Browser
         assert config["chatUsageLimitConfig"]["spendLimitMicros"] == 12_345_678
 
         tab.go("Users")
-        row = _search(tab, user["username"])
+        row = search(tab, user["username"])
         expect(row.locator(".limit")).to_have_text("$12.345678")
         expect(row.locator(".source")).to_have_text("Default")
         tab.assert_stayed_local()
@@ -103,13 +47,13 @@ def test_owner_changes_the_default_limit_and_the_table_shows_it(browser: Browser
 
 
 def test_owner_sets_an_override_and_the_users_source_changes(browser: Browser, console: Console) -> None:
-    user = _member_with_source(console, "GROUP", TAKEN)
+    user = take_member(console, "GROUP")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
         tab.go("Users")
         expect(tab.page.get_by_text(re.compile(r"Users 1–20 of \d+"))).to_be_visible()
         tab.screenshot("users")
-        row = _search(tab, user["username"])
+        row = search(tab, user["username"])
         expect(row.locator(".source")).to_contain_text("Group: ")
 
         row.get_by_label(f"New override for {user['username']}, in dollars").fill("33.0005")
@@ -169,11 +113,11 @@ def test_owner_sets_and_removes_a_group_override(browser: Browser, console: Cons
 
 
 def test_a_users_page_says_which_override_wins(browser: Browser, console: Console) -> None:
-    user = _member_with_source(console, "GROUP", TAKEN)
+    user = take_member(console, "GROUP")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
         tab.go("Users")
-        row = _search(tab, user["username"])
+        row = search(tab, user["username"])
         row.get_by_role("link", name=user["username"]).click()
         expect(tab.page.get_by_role("heading", name=re.compile(user["username"]))).to_be_visible()
         expect(tab.page.get_by_test_id("winning-source")).to_contain_text("from Group: ")
@@ -205,24 +149,6 @@ def test_an_auditor_sees_every_screen_with_every_control_disabled(browser: Brows
         assert tab.errors == []
 
 
-def _record_spend(console: Console, username: str, micros: int) -> None:
-    user = next(u for u in _users(console) if u["username"] == username)
-    chat = console.graphql(
-        console.owner_token,
-        """mutation($owner: ID!, $org: ID!) { createChat(input: {ownerId: $owner, organizationId: $org, title: "console test"}) {
-             chat { id } errors { message } } }""",
-        {"owner": user["id"], "org": user["organizations"][0]["id"]},
-    )["createChat"]
-    assert chat["errors"] == [], chat
-    recorded = console.graphql(
-        console.owner_token,
-        """mutation($chat: ID!, $cost: Micros!, $key: String!) { recordChatMessage(input: {chatId: $chat, role: ASSISTANT,
-             totalCostMicros: $cost, idempotencyKey: $key}) { message { id } errors { message } } }""",
-        {"chat": chat["chat"]["id"], "cost": micros, "key": uuid.uuid4().hex},
-    )["recordChatMessage"]
-    assert recorded["errors"] == [], recorded
-
-
 def test_a_member_sees_only_their_own_usage_and_it_follows_their_spend(browser: Browser, console: Console) -> None:
     status = console.graphql(console.member_token, "{ myChatUsageLimitStatus { currentSpendMicros } }")
     spent = status["myChatUsageLimitStatus"]["currentSpendMicros"]
@@ -239,7 +165,7 @@ def test_a_member_sees_only_their_own_usage_and_it_follows_their_spend(browser: 
 
         # A message recorded through the API shows up without a reload (subscription or polling).
         before = spend.inner_text()
-        _record_spend(console, console.member_username, 1_234_567)
+        record_spend(console, console.member_username, 1_234_567)
         expect(spend).not_to_have_text(before, timeout=20_000)
         after = console.graphql(console.member_token, "{ myChatUsageLimitStatus { currentSpendMicros } }")
         assert after["myChatUsageLimitStatus"]["currentSpendMicros"] == spent + 1_234_567
@@ -256,7 +182,7 @@ def test_an_unknown_token_is_refused_and_a_revoked_one_gets_the_401_page(browser
     created = console.graphql(
         console.owner_token,
         """mutation($user: ID!) { createApiToken(input: {name: "console-revoke", userId: $user}) { token apiToken { id } errors { message } } }""",
-        {"user": next(u for u in _users(console) if u["username"] == "demo-auditor")["id"]},
+        {"user": next(u for u in users(console) if u["username"] == "demo-auditor")["id"]},
     )["createApiToken"]
     with open_tab(browser, console) as tab:
         tab.open("/console/")
@@ -266,12 +192,14 @@ def test_an_unknown_token_is_refused_and_a_revoked_one_gets_the_401_page(browser
         tab.screenshot("signin-refused")
 
         tab.sign_in(created["token"])
+        # Every request of the first screen answered: the next one is the first after the revocation.
+        expect(tab.page.get_by_test_id("default-limit")).to_be_visible()
         console.graphql(
             console.owner_token,
             "mutation($id: ID!) { revokeApiToken(input: {tokenId: $id}) { revokedTokenId } }",
             {"id": created["apiToken"]["id"]},
         )
-        tab.open("/console/users")
+        tab.go("Users")
         expect(tab.page.get_by_role("heading", name=re.compile(r"not accepted \(401\)"))).to_be_visible()
         tab.screenshot("unauthorized")
         assert tab.page.evaluate("sessionStorage.length") == 0
