@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Route, ViewportSize, expect
 
 from tests.console.conftest import ARTIFACTS, Console
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 #: CONSOLE_DOCS_SCREENSHOTS=docs also writes the two pictures docs/console.md shows.
 DOCS_PICTURES = {"users": "console-users.png", "member": "console-member.png"}
 
@@ -53,8 +53,8 @@ class Tab:
 
 
 @contextmanager
-def open_tab(browser: Browser, console: Console, viewport: dict[str, int] = DESKTOP) -> Iterator[Tab]:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+def open_tab(browser: Browser, console: Console, viewport: ViewportSize = DESKTOP) -> Iterator[Tab]:
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     tab = Tab(page, console)
 

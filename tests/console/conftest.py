@@ -79,7 +79,9 @@ class Console:
 
     def has_field(self, type_name: str, field: str) -> bool:
         """Whether this server's schema has type_name.field (the insight and live screens need some)."""
-        data = self.graphql(self.owner_token, "query($t: String!) { __type(name: $t) { fields { name } } }", {"t": type_name})
+        data = self.graphql(
+            self.owner_token, "query($t: String!) { __type(name: $t) { fields { name } } }", {"t": type_name}
+        )
         return any(f["name"] == field for f in ((data["__type"] or {}).get("fields") or []))
 
 
@@ -155,7 +157,17 @@ def console(server_url: str, template_db: str, chromium: str) -> Iterator[Consol
     try:
         with tempfile.TemporaryFile() as output:
             process = subprocess.Popen(  # noqa: S603 - this interpreter running this package
-                [sys.executable, "-m", "spendlimits", "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "spendlimits",
+                    "serve",
+                    "--demo",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -201,7 +213,9 @@ def _busy_member(base: str, owner_token: str) -> str:
     """A demo member (not a system account) who has spent something this period."""
     response = httpx.post(
         f"{base}/graphql",
-        json={"query": "{ users(first: 100) { nodes { username role isSystem chatUsageLimitStatus { currentSpendMicros } } } }"},
+        json={
+            "query": "{ users(first: 100) { nodes { username role isSystem chatUsageLimitStatus { currentSpendMicros } } } }"
+        },
         headers={"Authorization": f"Bearer {owner_token}"},
         timeout=30,
     )

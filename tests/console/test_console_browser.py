@@ -61,12 +61,20 @@ def test_owner_sets_an_override_and_the_users_source_changes(browser: Browser, c
         expect(row.locator(".source")).to_have_text("User override")
         expect(row.locator(".limit")).to_have_text("$33.0005")
         expect(row.get_by_role("status")).to_have_text("Override set to $33.0005.")
-        stored = console.graphql(console.owner_token, "query($id: ID!) { user(id: $id) { chatSpendLimitMicros } }", {"id": user["id"]})
+        stored = console.graphql(
+            console.owner_token,
+            "query($id: ID!) { user(id: $id) { chatSpendLimitMicros } }",
+            {"id": user["id"]},
+        )
         assert stored["user"]["chatSpendLimitMicros"] == 33_000_500
 
         row.get_by_role("button", name="Remove").click()
         expect(row.locator(".source")).to_contain_text("Group: ")
-        stored = console.graphql(console.owner_token, "query($id: ID!) { user(id: $id) { chatSpendLimitMicros } }", {"id": user["id"]})
+        stored = console.graphql(
+            console.owner_token,
+            "query($id: ID!) { user(id: $id) { chatSpendLimitMicros } }",
+            {"id": user["id"]},
+        )
         assert stored["user"]["chatSpendLimitMicros"] is None
         tab.assert_stayed_local()
         assert tab.errors == []
@@ -91,7 +99,8 @@ def test_the_users_table_pages_and_searches(browser: Browser, console: Console) 
 
 def test_owner_sets_and_removes_a_group_override(browser: Browser, console: Console) -> None:
     groups = console.graphql(
-        console.owner_token, "{ groups(first: 100) { nodes { id name memberCount chatSpendLimitMicros organization { name } } } }"
+        console.owner_token,
+        "{ groups(first: 100) { nodes { id name memberCount chatSpendLimitMicros organization { name } } } }",
     )["groups"]["nodes"]
     group = next(g for g in groups if g["name"] == "design")
     with open_tab(browser, console) as tab:
@@ -104,7 +113,11 @@ def test_owner_sets_and_removes_a_group_override(browser: Browser, console: Cons
         expect(row.get_by_role("status")).to_have_text("Override set to $7.50.")
         expect(row.locator(".current")).to_have_text("$7.50")
         tab.screenshot("groups")
-        stored = console.graphql(console.owner_token, "query($id: ID!) { group(id: $id) { chatSpendLimitMicros } }", {"id": group["id"]})
+        stored = console.graphql(
+            console.owner_token,
+            "query($id: ID!) { group(id: $id) { chatSpendLimitMicros } }",
+            {"id": group["id"]},
+        )
         assert stored["group"]["chatSpendLimitMicros"] == 7_500_000
         row.get_by_role("button", name="Remove").click()
         expect(row.locator(".current")).to_have_text("none")
@@ -121,7 +134,9 @@ def test_a_users_page_says_which_override_wins(browser: Browser, console: Consol
         row.get_by_role("link", name=user["username"]).click()
         expect(tab.page.get_by_role("heading", name=re.compile(user["username"]))).to_be_visible()
         expect(tab.page.get_by_test_id("winning-source")).to_contain_text("from Group: ")
-        expect(tab.page.locator(".overrides li.wins")).to_contain_text("wins: the lowest of the user's group overrides")
+        expect(tab.page.locator(".overrides li.wins")).to_contain_text(
+            "wins: the lowest of the user's group overrides"
+        )
         tab.screenshot("user-detail")
         # The address is the screen's: a reload shows the same page.
         tab.page.reload()
@@ -145,11 +160,16 @@ def test_an_auditor_sees_every_screen_with_every_control_disabled(browser: Brows
             expect(sets.nth(index)).to_be_disabled()
         tab.go("Groups")
         expect(tab.page.locator("tbody tr").first).to_be_visible()
-        assert all(not tab.page.get_by_role("button", name="Set").nth(i).is_enabled() for i in range(tab.page.get_by_role("button", name="Set").count()))
+        assert all(
+            not tab.page.get_by_role("button", name="Set").nth(i).is_enabled()
+            for i in range(tab.page.get_by_role("button", name="Set").count())
+        )
         assert tab.errors == []
 
 
-def test_a_member_sees_only_their_own_usage_and_it_follows_their_spend(browser: Browser, console: Console) -> None:
+def test_a_member_sees_only_their_own_usage_and_it_follows_their_spend(
+    browser: Browser, console: Console
+) -> None:
     status = console.graphql(console.member_token, "{ myChatUsageLimitStatus { currentSpendMicros } }")
     spent = status["myChatUsageLimitStatus"]["currentSpendMicros"]
     with open_tab(browser, console) as tab:
@@ -178,7 +198,9 @@ def test_a_member_sees_only_their_own_usage_and_it_follows_their_spend(browser: 
         tab.assert_stayed_local()
 
 
-def test_an_unknown_token_is_refused_and_a_revoked_one_gets_the_401_page(browser: Browser, console: Console) -> None:
+def test_an_unknown_token_is_refused_and_a_revoked_one_gets_the_401_page(
+    browser: Browser, console: Console
+) -> None:
     created = console.graphql(
         console.owner_token,
         """mutation($user: ID!) { createApiToken(input: {name: "console-revoke", userId: $user}) { token apiToken { id } errors { message } } }""",
@@ -202,19 +224,21 @@ def test_an_unknown_token_is_refused_and_a_revoked_one_gets_the_401_page(browser
         tab.go("Users")
         expect(tab.page.get_by_role("heading", name=re.compile(r"not accepted \(401\)"))).to_be_visible()
         tab.screenshot("unauthorized")
-        assert tab.page.evaluate("sessionStorage.length") == 0
+        assert tab.page.evaluate("sessionStorage.getItem('spendlimits.console.token')") is None
         tab.page.get_by_role("button", name="Sign in again").click()
         expect(tab.page.get_by_label("API token")).to_be_visible()
 
 
-def test_sign_out_forgets_the_token_and_a_reload_keeps_a_signed_in_tab(browser: Browser, console: Console) -> None:
+def test_sign_out_forgets_the_token_and_a_reload_keeps_a_signed_in_tab(
+    browser: Browser, console: Console
+) -> None:
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
         tab.page.reload()
         expect(tab.page.get_by_role("button", name="Sign out")).to_be_visible()
         tab.page.get_by_role("button", name="Sign out").click()
         expect(tab.page.get_by_label("API token")).to_be_visible()
-        assert tab.page.evaluate("sessionStorage.length") == 0
+        assert tab.page.evaluate("sessionStorage.getItem('spendlimits.console.token')") is None
         tab.page.reload()
         expect(tab.page.get_by_label("API token")).to_be_visible()
 
@@ -232,10 +256,10 @@ def test_the_console_is_usable_at_390_px_and_by_keyboard(browser: Browser, conso
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         # On a fresh page the first Tab reaches the skip link, which moves focus past the navigation.
         tab.page.reload()
-        expect(tab.page.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(tab.page.get_by_label("Limits on")).to_be_visible()
         tab.page.keyboard.press("Tab")
         expect(tab.page.get_by_role("link", name="Skip to content")).to_be_focused()
         tab.page.keyboard.press("Enter")
+        expect(tab.page.locator("main")).to_be_focused()
         tab.page.keyboard.press("Tab")
-        focused = tab.page.evaluate("document.activeElement.id")
-        assert focused == "enabled", focused
+        expect(tab.page.get_by_label("Limits on")).to_be_focused()

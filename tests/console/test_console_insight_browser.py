@@ -24,7 +24,8 @@ def test_the_filter_keeps_users_at_or_above_80_percent(browser: Browser, console
     # Their own limit at 120% of what they spent: 83% used, inside the filter.
     console.graphql(console.owner_token, SET_OVERRIDE, {"id": near["id"], "micros": spent * 100 // 83})
     expected = console.graphql(
-        console.owner_token, "{ chatSpendRanking(minShareOfLimit: 0.8, first: 500) { totalCount nodes { shareOfLimit } } }"
+        console.owner_token,
+        "{ chatSpendRanking(minShareOfLimit: 0.8, first: 500) { totalCount nodes { shareOfLimit } } }",
     )["chatSpendRanking"]
     assert all(node["shareOfLimit"] >= 0.8 for node in expected["nodes"])
     with open_tab(browser, console) as tab:
@@ -96,7 +97,9 @@ def test_the_overview_changes_the_warning_thresholds(browser: Browser, console: 
         assert tab.errors == []
 
 
-def test_the_members_live_indicator_moves_when_a_message_is_recorded(browser: Browser, console: Console) -> None:
+def test_the_members_live_indicator_moves_when_a_message_is_recorded(
+    browser: Browser, console: Console
+) -> None:
     require_field(console, "Subscription", "myChatUsageLimitStatus", "the live-status work")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.member_token)

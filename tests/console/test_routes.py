@@ -20,7 +20,12 @@ async def test_console_redirects_to_its_trailing_slash(client: httpx.AsyncClient
 
 async def test_every_screen_address_answers_the_app_page(client: httpx.AsyncClient) -> None:
     index = (STATIC_DIR / "index.html").read_text()
-    for path in ("/console/", "/console/users", "/console/users/3f1c0f3e-0000-4000-8000-000000000000", "/console/me"):
+    for path in (
+        "/console/",
+        "/console/users",
+        "/console/users/3f1c0f3e-0000-4000-8000-000000000000",
+        "/console/me",
+    ):
         response = await client.get(path)
         assert response.status_code == 200, path
         assert response.text == index
@@ -45,7 +50,7 @@ async def test_the_page_names_only_local_assets_and_they_are_served(client: http
 async def test_a_missing_asset_is_404_not_the_page(client: httpx.AsyncClient) -> None:
     response = await client.get("/console/assets/index-missing.js")
     assert response.status_code == 404
-    assert "<div id=\"root\">" not in response.text
+    assert '<div id="root">' not in response.text
 
 
 async def test_the_console_needs_no_token(client: httpx.AsyncClient) -> None:
