@@ -69,8 +69,14 @@ export function Users() {
             value={search}
             placeholder="username, name or email"
             disabled={ranked}
+            aria-describedby={ranked ? "search-ranked" : undefined}
             onChange={(event) => setSearch(event.target.value)}
           />
+          {ranked && (
+            <p id="search-ranked" className="help">
+              The ranking lists everyone: sort by username and clear the percent to search.
+            </p>
+          )}
         </div>
         {capabilities.ranking && (
           <>
