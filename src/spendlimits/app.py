@@ -1,5 +1,5 @@
-"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, and the
-request-wide guards."""
+"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, the web
+console at /console, and the request-wide guards."""
 
 import gc
 import logging
@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendlimits import graphiql, metrics
+from spendlimits import console, graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
 from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
@@ -163,6 +163,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
+            *console.routes(),
         ],
         lifespan=lifespan,
         middleware=cors_middleware(settings),
