@@ -1,8 +1,8 @@
 // A live usage bar: Subscription.myChatUsageLimitStatus over graphql-transport-ws with the
-// `graphql-ws` client, typed by the generated MyStatusLive types. `npm run typecheck` checks it.
+// `graphql-ws` client, typed by the MyStatusLive types generated into src/gql. `npm run typecheck` checks it.
 import { createClient, type Client } from "graphql-ws";
 
-import type { MyStatusLiveSubscription, MyStatusLiveSubscriptionVariables } from "./generated";
+import type { MyStatusLiveSubscription, MyStatusLiveSubscriptionVariables } from "./gql/graphql";
 
 export type LiveStatus = MyStatusLiveSubscription["myChatUsageLimitStatus"];
 

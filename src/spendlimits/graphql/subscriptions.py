@@ -31,7 +31,7 @@ class WebSocketOnly(ApiError):
     code = "BAD_REQUEST"
 
 
-@strawberry.type
+@strawberry.type(description="What a client can follow live over graphql-transport-ws on /graphql.")
 class Subscription:
     @strawberry.subscription(
         description=(

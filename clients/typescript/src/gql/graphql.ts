@@ -6,29 +6,69 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 /** Who wrote a message. */
 export type ChatMessageRole =
+  /** The LLM's answer. */
   | 'ASSISTANT'
+  /** The system prompt. */
   | 'SYSTEM'
+  /** The output of a tool the LLM called. */
   | 'TOOL'
+  /** The person using the chat. */
   | 'USER';
+
+/** The width of one point of a spend series; buckets are calendar-aligned in UTC like periods. */
+export type ChatSpendBucket =
+  /** One UTC day, from midnight. */
+  | 'DAY'
+  /** One calendar month, from the 1st 00:00 UTC. */
+  | 'MONTH'
+  /** One week, from Monday 00:00 UTC. */
+  | 'WEEK';
 
 /** Which tier of the hierarchy produced a user's effective limit: USER (their own override, wins whatever its value), GROUP (the lowest limit among their groups), DEFAULT (the deployment-wide default), DISABLED (limits are switched off: unlimited). */
 export type ChatSpendLimitSource =
+  /** The deployment-wide default limit. */
   | 'DEFAULT'
+  /** Limits are switched off deployment-wide: unlimited. */
   | 'DISABLED'
+  /** The lowest limit among the user's groups. */
   | 'GROUP'
+  /** The user's own override (highest priority, wins whatever its value). */
   | 'USER';
+
+/** How the ranking orders users. Ties: higher spend, then username. */
+export type ChatSpendRankingOrder =
+  /** Highest share of the effective limit first; unlimited users last. */
+  | 'SHARE_OF_LIMIT_DESC'
+  /** Highest currentSpendMicros first. */
+  | 'SPEND_DESC';
 
 /** HELD: counts against the limit until settled, released or expired. SETTLED: its message is recorded. RELEASED: ended without a cost. EXPIRED: neither settled nor released within its TTL, so it no longer holds anything (a later settle still records the cost). */
 export type ChatSpendReservationState =
+  /** Neither settled nor released within its TTL: holds nothing (a later settle still records the cost). */
   | 'EXPIRED'
+  /** Counts against the limit until settled, released or expired. */
   | 'HELD'
+  /** Ended without a cost. */
   | 'RELEASED'
+  /** Its message is recorded; the hold became spend. */
   | 'SETTLED';
+
+/** What a limit change touched. */
+export type ChatUsageLimitChangeKind =
+  /** The deployment's configuration: limits on or off, the default limit, the period. */
+  | 'CONFIG'
+  /** One group's limit. */
+  | 'GROUP_OVERRIDE'
+  /** One user's own limit. */
+  | 'USER_OVERRIDE';
 
 /** The length of a spend-limit period. Periods are calendar-aligned in UTC: DAY is midnight to midnight, WEEK starts Monday 00:00, MONTH starts on the 1st at 00:00. */
 export type ChatUsageLimitPeriod =
+  /** Midnight UTC to the next midnight UTC. */
   | 'DAY'
+  /** The 1st of the month 00:00 UTC to the 1st of the next month. */
   | 'MONTH'
+  /** Monday 00:00 UTC to the next Monday 00:00 UTC. */
   | 'WEEK';
 
 /** Which group's override to remove. */
@@ -45,7 +85,9 @@ export type DeleteChatUsageLimitOverrideInput = {
 
 /** What a check or reserve does when the decision cannot be evaluated (database error or timeout): FAIL_OPEN allows the work (Coder's behaviour; the default), FAIL_CLOSED refuses it. */
 export type EnforcementMode =
+  /** Refuse the work when the decision cannot be evaluated. */
   | 'FAIL_CLOSED'
+  /** Allow the work when the decision cannot be evaluated (Coder's behaviour; the default). */
   | 'FAIL_OPEN';
 
 /** One message of a chat and what it cost (or the usage to price it from). */
@@ -96,12 +138,16 @@ export type RevokeApiTokenInput = {
 
 /** A user's deployment-wide role. */
 export type Role =
+  /** Reads everything, changes nothing. */
   | 'AUDITOR'
+  /** Reads their own data only. */
   | 'MEMBER'
+  /** Reads and changes everything. A deployment keeps at least one live owner. */
   | 'OWNER';
 
 /** Who a token acts for when it belongs to no user. */
 export type ServiceAccount =
+  /** The chat daemon: checks limits and records usage for any user; changes no limits. */
   | 'CHATD';
 
 /** The call's actual cost, recorded against a reservation. */
@@ -124,16 +170,18 @@ export type TokenUsageInput = {
   outputTokens?: number | null | undefined;
 };
 
-/** The default limit and period. A null limit switches limits off. */
+/** Changes to the configuration. A field left out keeps its stored value (a behaviour change: an omitted spendLimitMicros used to switch limits off); spendLimitMicros: null, given explicitly, switches limits off. */
 export type UpdateChatUsageLimitConfigInput = {
   /** What a check or reserve does when it cannot be evaluated; omitted: unchanged. */
   enforcementMode?: EnforcementMode | null | undefined;
-  /** Required with a limit; when switching off, defaults to MONTH. */
+  /** Required with a spendLimitMicros; alone it changes the period. Omitted: unchanged. */
   period?: ChatUsageLimitPeriod | null | undefined;
   /** How long an unsettled reservation holds budget, 1 to 86400 seconds; omitted: unchanged. */
   reservationTtlSeconds?: number | null | undefined;
-  /** The default limit per user per period, > 0; null switches limits off (overrides are kept). */
+  /** The default limit per user per period, > 0, and then period is required too. Explicit null switches limits off (overrides, the stored period and amount are kept). Omitted: unchanged. */
   spendLimitMicros?: number | null | undefined;
+  /** 1 to 99 each, at most 5, no duplicates; stored ascending. Omitted: unchanged. */
+  warningThresholdsPercent?: Array<number> | null | undefined;
 };
 
 /** A group's override. */
@@ -154,20 +202,80 @@ export type UpsertChatUsageLimitOverrideInput = {
 
 /** Why a mutation did not do what it was asked. */
 export type UserErrorCode =
+  /** The name (or id) is taken. */
   | 'ALREADY_EXISTS'
+  /** No chat has this id. */
   | 'CHAT_NOT_FOUND'
+  /** No group has this id. */
   | 'GROUP_NOT_FOUND'
+  /** The idempotency key was used before with different input. */
   | 'IDEMPOTENCY_CONFLICT'
+  /** A value is malformed or breaks a rule (a name, a length, a time, a parent chat). */
   | 'INVALID_INPUT'
+  /** A period is required with a spend limit. */
   | 'INVALID_PERIOD'
+  /** A spend limit must be greater than 0. */
   | 'INVALID_SPEND_LIMIT'
+  /** The deployment's last live owner cannot be deleted or demoted. */
+  | 'LAST_OWNER'
+  /** No chat model has this id. */
   | 'MODEL_NOT_FOUND'
+  /** No organization has this id. */
   | 'ORGANIZATION_NOT_FOUND'
+  /** The user or group has no override to delete. */
   | 'OVERRIDE_NOT_FOUND'
+  /** No reservation has this id. */
   | 'RESERVATION_NOT_FOUND'
+  /** The reservation is no longer HELD. */
   | 'RESERVATION_NOT_HELD'
+  /** No API token has this id. */
   | 'TOKEN_NOT_FOUND'
+  /** No live user has this id. */
   | 'USER_NOT_FOUND';
+
+export type LimitChangesQueryVariables = Exact<{
+  kind?: ChatUsageLimitChangeKind | null | undefined;
+  userId?: string | number | null | undefined;
+  groupId?: string | number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LimitChangesQuery = { chatUsageLimitChanges: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, at: string, kind: ChatUsageLimitChangeKind, actorService: ServiceAccount | null, oldSpendLimitMicros: number | null, newSpendLimitMicros: number | null, oldEnabled: boolean | null, newEnabled: boolean | null, oldPeriod: ChatUsageLimitPeriod | null, newPeriod: ChatUsageLimitPeriod | null, actor: { id: string, username: string } | null, user: { id: string, username: string } | null, group: { id: string, name: string } | null }> } };
+
+export type ChatSpendSeriesFieldsFragment = { bucket: ChatSpendBucket, totalMicros: number, points: Array<{ start: string, end: string, spendMicros: number }> };
+
+export type UserSpendHistoryQueryVariables = Exact<{
+  userId: string | number;
+  from: string;
+  to: string;
+  bucket?: ChatSpendBucket | null | undefined;
+  organizationId?: string | number | null | undefined;
+}>;
+
+
+export type UserSpendHistoryQuery = { user: { id: string, username: string, chatSpendHistory: { bucket: ChatSpendBucket, totalMicros: number, points: Array<{ start: string, end: string, spendMicros: number }> } } | null };
+
+export type OrganizationSpendHistoryQueryVariables = Exact<{
+  organizationId: string | number;
+  from: string;
+  to: string;
+  bucket?: ChatSpendBucket | null | undefined;
+}>;
+
+
+export type OrganizationSpendHistoryQuery = { organization: { id: string, name: string, chatSpendHistory: { bucket: ChatSpendBucket, totalMicros: number, points: Array<{ start: string, end: string, spendMicros: number }> } } | null };
+
+export type GroupSpendHistoryQueryVariables = Exact<{
+  groupId: string | number;
+  from: string;
+  to: string;
+  bucket?: ChatSpendBucket | null | undefined;
+}>;
+
+
+export type GroupSpendHistoryQuery = { group: { id: string, name: string, chatSpendHistory: { bucket: ChatSpendBucket, totalMicros: number, points: Array<{ start: string, end: string, spendMicros: number }> } } | null };
 
 export type AdminSpendPageQueryVariables = Exact<{
   overridesAfter?: string | null | undefined;
@@ -214,6 +322,18 @@ export type DeleteGroupSpendLimitMutationVariables = Exact<{
 
 export type DeleteGroupSpendLimitMutation = { deleteChatUsageLimitGroupOverride: { deletedGroupId: string | null, errors: Array<{ code: UserErrorCode, message: string, field: Array<string> | null }> } };
 
+export type SpendRankingQueryVariables = Exact<{
+  organizationId?: string | number | null | undefined;
+  orderBy?: ChatSpendRankingOrder | null | undefined;
+  minShareOfLimit?: number | null | undefined;
+  at?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SpendRankingQuery = { chatSpendRanking: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ shareOfLimit: number | null, user: { id: string, username: string, name: string, avatarUrl: string }, status: { isLimited: boolean, limitSource: ChatSpendLimitSource, spendLimitMicros: number | null, currentSpendMicros: number, remainingMicros: number | null, exceeded: boolean, warningThresholdPercent: number | null, periodEnd: string | null } }> } };
+
 export type DaemonCheckQueryVariables = Exact<{
   userId: string | number;
   organizationId?: string | number | null | undefined;
@@ -221,6 +341,13 @@ export type DaemonCheckQueryVariables = Exact<{
 
 
 export type DaemonCheckQuery = { chatUsageLimitCheck: { allowed: boolean, failedOpen: boolean, exceeded: { message: string, spentMicros: number, limitMicros: number, resetsAt: string } | null, status: { limitSource: ChatSpendLimitSource, spendLimitMicros: number | null, currentSpendMicros: number, periodEnd: string | null } | null } };
+
+export type MyStatusLiveSubscriptionVariables = Exact<{
+  organizationId?: string | number | null | undefined;
+}>;
+
+
+export type MyStatusLiveSubscription = { myChatUsageLimitStatus: { isLimited: boolean, limitSource: ChatSpendLimitSource, period: ChatUsageLimitPeriod | null, spendLimitMicros: number | null, currentSpendMicros: number, heldMicros: number, remainingMicros: number | null, exceeded: boolean, periodStart: string | null, periodEnd: string | null } };
 
 export type ReservationFieldsFragment = { id: string, state: ChatSpendReservationState, amountMicros: number, createdAt: string, expiresAt: string };
 
@@ -302,6 +429,17 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const ChatSpendSeriesFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ChatSpendSeriesFields on ChatSpendSeries {
+  bucket
+  totalMicros
+  points {
+    start
+    end
+    spendMicros
+  }
+}
+    `, {"fragmentName":"ChatSpendSeriesFields"}) as unknown as TypedDocumentString<ChatSpendSeriesFieldsFragment, unknown>;
 export const UserErrorFieldsFragmentDoc = new TypedDocumentString(`
     fragment UserErrorFields on UserError {
   code
@@ -318,6 +456,109 @@ export const ReservationFieldsFragmentDoc = new TypedDocumentString(`
   expiresAt
 }
     `, {"fragmentName":"ReservationFields"}) as unknown as TypedDocumentString<ReservationFieldsFragment, unknown>;
+export const LimitChangesDocument = new TypedDocumentString(`
+    query LimitChanges($kind: ChatUsageLimitChangeKind, $userId: ID, $groupId: ID, $first: Int = 50, $after: String) {
+  chatUsageLimitChanges(
+    kind: $kind
+    userId: $userId
+    groupId: $groupId
+    first: $first
+    after: $after
+  ) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      id
+      at
+      kind
+      actor {
+        id
+        username
+      }
+      actorService
+      user {
+        id
+        username
+      }
+      group {
+        id
+        name
+      }
+      oldSpendLimitMicros
+      newSpendLimitMicros
+      oldEnabled
+      newEnabled
+      oldPeriod
+      newPeriod
+    }
+  }
+}
+    `, {"hash":"sha256:67cc0eaca1576216ef4c51505a7ff10acc2d1ebaf1d0457cf780f8b87f56abfd"}) as unknown as TypedDocumentString<LimitChangesQuery, LimitChangesQueryVariables>;
+export const UserSpendHistoryDocument = new TypedDocumentString(`
+    query UserSpendHistory($userId: ID!, $from: DateTime!, $to: DateTime!, $bucket: ChatSpendBucket = DAY, $organizationId: ID) {
+  user(id: $userId) {
+    id
+    username
+    chatSpendHistory(
+      from: $from
+      to: $to
+      bucket: $bucket
+      organizationId: $organizationId
+    ) {
+      ...ChatSpendSeriesFields
+    }
+  }
+}
+    fragment ChatSpendSeriesFields on ChatSpendSeries {
+  bucket
+  totalMicros
+  points {
+    start
+    end
+    spendMicros
+  }
+}`, {"hash":"sha256:3ec14a7c5bb4be7af76451dab84fc0991f532d383eed2790a7a6e3bce586b01d"}) as unknown as TypedDocumentString<UserSpendHistoryQuery, UserSpendHistoryQueryVariables>;
+export const OrganizationSpendHistoryDocument = new TypedDocumentString(`
+    query OrganizationSpendHistory($organizationId: ID!, $from: DateTime!, $to: DateTime!, $bucket: ChatSpendBucket = DAY) {
+  organization(id: $organizationId) {
+    id
+    name
+    chatSpendHistory(from: $from, to: $to, bucket: $bucket) {
+      ...ChatSpendSeriesFields
+    }
+  }
+}
+    fragment ChatSpendSeriesFields on ChatSpendSeries {
+  bucket
+  totalMicros
+  points {
+    start
+    end
+    spendMicros
+  }
+}`, {"hash":"sha256:3e94a4f4da45c527322260fc9bb7e5424fabea5dbd49b958460949a9f92afb34"}) as unknown as TypedDocumentString<OrganizationSpendHistoryQuery, OrganizationSpendHistoryQueryVariables>;
+export const GroupSpendHistoryDocument = new TypedDocumentString(`
+    query GroupSpendHistory($groupId: ID!, $from: DateTime!, $to: DateTime!, $bucket: ChatSpendBucket = DAY) {
+  group(id: $groupId) {
+    id
+    name
+    chatSpendHistory(from: $from, to: $to, bucket: $bucket) {
+      ...ChatSpendSeriesFields
+    }
+  }
+}
+    fragment ChatSpendSeriesFields on ChatSpendSeries {
+  bucket
+  totalMicros
+  points {
+    start
+    end
+    spendMicros
+  }
+}`, {"hash":"sha256:bae46742f06cef45590307a6940458844723dd63636d8718dfd311892116678d"}) as unknown as TypedDocumentString<GroupSpendHistoryQuery, GroupSpendHistoryQueryVariables>;
 export const AdminSpendPageDocument = new TypedDocumentString(`
     query AdminSpendPage($overridesAfter: String, $groupOverridesAfter: String) {
   chatUsageLimitConfig {
@@ -453,6 +694,43 @@ export const DeleteGroupSpendLimitDocument = new TypedDocumentString(`
   message
   field
 }`, {"hash":"sha256:a89f163ee4de0fc0806ca302793134278b5280f82de15e103a22c18e4880c9ca"}) as unknown as TypedDocumentString<DeleteGroupSpendLimitMutation, DeleteGroupSpendLimitMutationVariables>;
+export const SpendRankingDocument = new TypedDocumentString(`
+    query SpendRanking($organizationId: ID, $orderBy: ChatSpendRankingOrder = SHARE_OF_LIMIT_DESC, $minShareOfLimit: Float, $at: DateTime, $first: Int = 50, $after: String) {
+  chatSpendRanking(
+    organizationId: $organizationId
+    orderBy: $orderBy
+    minShareOfLimit: $minShareOfLimit
+    at: $at
+    first: $first
+    after: $after
+  ) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      shareOfLimit
+      user {
+        id
+        username
+        name
+        avatarUrl
+      }
+      status {
+        isLimited
+        limitSource
+        spendLimitMicros
+        currentSpendMicros
+        remainingMicros
+        exceeded
+        warningThresholdPercent
+        periodEnd
+      }
+    }
+  }
+}
+    `, {"hash":"sha256:be98fdfc965e8f7e296e9385d392da3fed980901d799fa1caf25fd51ce46dc55"}) as unknown as TypedDocumentString<SpendRankingQuery, SpendRankingQueryVariables>;
 export const DaemonCheckDocument = new TypedDocumentString(`
     query DaemonCheck($userId: ID!, $organizationId: ID) {
   chatUsageLimitCheck(userId: $userId, organizationId: $organizationId) {
@@ -473,6 +751,22 @@ export const DaemonCheckDocument = new TypedDocumentString(`
   }
 }
     `, {"hash":"sha256:f6a7359134af23476369bb72805cfd42fd3e200a3c78a4a5a4be3eeabd6ac7e9"}) as unknown as TypedDocumentString<DaemonCheckQuery, DaemonCheckQueryVariables>;
+export const MyStatusLiveDocument = new TypedDocumentString(`
+    subscription MyStatusLive($organizationId: ID) {
+  myChatUsageLimitStatus(organizationId: $organizationId) {
+    isLimited
+    limitSource
+    period
+    spendLimitMicros
+    currentSpendMicros
+    heldMicros
+    remainingMicros
+    exceeded
+    periodStart
+    periodEnd
+  }
+}
+    `, {"hash":"sha256:8e22115e844049fad3760aa875f76dace951d0c3e407acb869989cb1dd850e38"}) as unknown as TypedDocumentString<MyStatusLiveSubscription, MyStatusLiveSubscriptionVariables>;
 export const ReserveChatSpendDocument = new TypedDocumentString(`
     mutation ReserveChatSpend($input: ReserveChatSpendInput!) {
   reserveChatSpend(input: $input) {
