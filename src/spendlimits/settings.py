@@ -48,6 +48,12 @@ class Settings:
     check_timeout_ms: int
     #: Request bodies larger than this are refused with 413.
     max_body_bytes: int
+    #: Documents whose estimated nodes exceed this are refused before they run (graphql/cost.py).
+    max_query_cost: int
+    #: A request running longer than this stops with QUERY_TIMEOUT (graphql/budget.py); 0 = no limit.
+    request_timeout_ms: int
+    #: A response larger than this is replaced by RESPONSE_TOO_LARGE (graphql/budget.py).
+    max_response_bytes: int
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
@@ -67,6 +73,9 @@ class Settings:
             statement_timeout_ms=_int("SPENDLIMITS_STATEMENT_TIMEOUT_MS", 5000, minimum=1),
             check_timeout_ms=_int("SPENDLIMITS_CHECK_TIMEOUT_MS", 1000, minimum=1),
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
+            max_query_cost=_int("SPENDLIMITS_MAX_QUERY_COST", 10_000, minimum=1),
+            request_timeout_ms=_int("SPENDLIMITS_REQUEST_TIMEOUT_MS", 10_000),
+            max_response_bytes=_int("SPENDLIMITS_MAX_RESPONSE_BYTES", 5_000_000, minimum=1024),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
         )
