@@ -23,6 +23,7 @@ from spendlimits import graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
+from spendlimits.graphql.budget import RequestBudget
 from spendlimits.graphql.context import Context
 from spendlimits.graphql.schema import schema
 from spendlimits.logs import configure_logging
@@ -178,9 +179,9 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
 
     metrics.instrument_engine(engine, settings.pool_size + settings.pool_max_overflow)
     authenticator = Authenticator(engine, settings.check_timeout_ms / 1000)
-    graphql = ObserveRequests(
-        LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
-    )
+    view = Authenticate(GraphQLView(engine, settings), authenticator)
+    budgeted = RequestBudget(view, settings.request_timeout_ms / 1000, settings.max_response_bytes)
+    graphql = ObserveRequests(LimitBody(budgeted, settings.max_body_bytes))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
