@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TextIO, TypeVar
 
+from spendlimits import decision_port as decision_listener
 from spendlimits.auth.principal import Role, Service
 from spendlimits.db import migrate
 from spendlimits.db.engine import create_engine, database_url
@@ -85,15 +86,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
-    uvicorn.run(
-        "spendlimits.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    decision_workers = settings.decision_workers if args.decision_workers is None else args.decision_workers
+    decisions = None
+    if decision_workers:
+        decision_port = args.decision_port or settings.decision_port or port + 1
+        decisions = decision_listener.start(settings, host, decision_port, decision_workers)
+        print(f"decisions (for the chat daemon) at http://{host}:{decision_port}/graphql", file=sys.stderr)
+    try:
+        uvicorn.run(
+            "spendlimits.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        if decisions is not None:
+            decision_listener.stop(decisions)
     return 0
 
 
@@ -228,6 +239,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default: SPENDLIMITS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: SPENDLIMITS_PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--decision-workers",
+        type=int,
+        help="worker processes of a second listener for the daemon's checks and reservations, which "
+        "heavy reads cannot slow down (default: SPENDLIMITS_DECISION_WORKERS or 0, none)",
+    )
+    serve.add_argument(
+        "--decision-port", type=int, help="its port (default: SPENDLIMITS_DECISION_PORT or --port + 1)"
+    )
     serve.add_argument(
         "--demo", action="store_true", help="load sample data (re-runnable) and print an owner token first"
     )

@@ -54,6 +54,12 @@ class Settings:
     request_timeout_ms: int
     #: A response larger than this is replaced by RESPONSE_TOO_LARGE (graphql/budget.py).
     max_response_bytes: int
+    #: Worker processes of the decision listener (decision_port.py); 0 = none, one listener for all.
+    decision_workers: int
+    #: Its port; 0 = the main port + 1.
+    decision_port: int
+    #: The cost limit on the decision listener: its documents are checks and records, never pages.
+    decision_max_query_cost: int
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
@@ -76,6 +82,9 @@ class Settings:
             max_query_cost=_int("SPENDLIMITS_MAX_QUERY_COST", 10_000, minimum=1),
             request_timeout_ms=_int("SPENDLIMITS_REQUEST_TIMEOUT_MS", 10_000),
             max_response_bytes=_int("SPENDLIMITS_MAX_RESPONSE_BYTES", 5_000_000, minimum=1024),
+            decision_workers=_int("SPENDLIMITS_DECISION_WORKERS", 0),
+            decision_port=_int("SPENDLIMITS_DECISION_PORT", 0),
+            decision_max_query_cost=_int("SPENDLIMITS_DECISION_MAX_QUERY_COST", 100, minimum=1),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
         )

@@ -1,0 +1,69 @@
+"""A second listener, in processes of its own, for the chat daemon's decisions.
+
+One event loop serves every request of its process, and Python cannot pre-empt a request that is
+computing: while a worker builds a large answer, an admission check on the same worker waits
+(measured in the issue: 6 ms idle, 17.5 s and ``failedOpen: true`` behind one heavy query). Slicing
+long lists (graphql/budget.py) shortens each stretch but cannot remove it, and priority inside one
+loop does not exist. Separate processes do: the operating system shares the cores between them, so
+a check on the decision port waits for at most one scheduler slice, however busy the read workers
+are (tests/reliability/test_mixed_load.py measures it).
+
+``spendlimits serve --decision-workers N`` starts N more uvicorn workers on ``--decision-port``,
+serving the same application with a tight cost limit (``SPENDLIMITS_DECISION_MAX_QUERY_COST``):
+checks, reservations and message records cost almost nothing there, pages of users are refused,
+so heavy reads cannot land on the decision processes even by mistake. The daemon points at that
+port; admin pages, the console and auditors at the main one.
+"""
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
+
+from spendlimits.settings import Settings
+
+
+def _exit_with_parent(parent: int) -> None:
+    # Ended with the serve command even when it is killed outright (no shutdown handler runs then).
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve(host: str, port: int, workers: int, max_query_cost: int, log_level: str) -> None:
+    import uvicorn
+
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # Read by Settings.from_env in each worker this process starts.
+    os.environ["SPENDLIMITS_MAX_QUERY_COST"] = str(max_query_cost)
+    uvicorn.run(
+        "spendlimits.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def start(settings: Settings, host: str, port: int, workers: int) -> BaseProcess:
+    """Starts the decision listener in a child process (which starts its own workers)."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve,
+        args=(host, port, workers, settings.decision_max_query_cost, settings.log_level.lower()),
+        name="spendlimits-decisions",
+    )
+    process.start()
+    return process
+
+
+def stop(process: BaseProcess) -> None:
+    if process.is_alive():
+        process.terminate()
+        process.join(30)
+    if process.is_alive():
+        process.kill()
+        process.join()
