@@ -92,6 +92,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         decision_port = args.decision_port or settings.decision_port or port + 1
         decisions = decision_listener.start(settings, host, decision_port, decision_workers)
         print(f"decisions (for the chat daemon) at http://{host}:{decision_port}/graphql", file=sys.stderr)
+        decision_listener.yield_cpu_to_decisions(settings.read_niceness)
     try:
         uvicorn.run(
             "spendlimits.app:app_from_env",

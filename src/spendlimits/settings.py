@@ -60,6 +60,8 @@ class Settings:
     decision_port: int
     #: The cost limit on the decision listener: its documents are checks and records, never pages.
     decision_max_query_cost: int
+    #: How much lower the main listener's CPU priority is than the decision listener's (nice).
+    read_niceness: int
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
@@ -85,6 +87,7 @@ class Settings:
             decision_workers=_int("SPENDLIMITS_DECISION_WORKERS", 0),
             decision_port=_int("SPENDLIMITS_DECISION_PORT", 0),
             decision_max_query_cost=_int("SPENDLIMITS_DECISION_MAX_QUERY_COST", 100, minimum=1),
+            read_niceness=_int("SPENDLIMITS_READ_NICENESS", 19),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
         )
