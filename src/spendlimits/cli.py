@@ -86,14 +86,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
-    decision_workers = settings.decision_workers if args.decision_workers is None else args.decision_workers
-    decisions = None
-    if decision_workers:
-        decision_port = args.decision_port or settings.decision_port or port + 1
-        decisions = decision_listener.start(settings, host, decision_port, decision_workers)
-        print(f"decisions (for the chat daemon) at http://{host}:{decision_port}/graphql", file=sys.stderr)
-        decision_listener.yield_cpu_to_decisions(settings.read_niceness)
-    try:
+    # With --decision-workers, a second listener for the daemon runs beside this one (decision_port.py).
+    with decision_listener.serving(settings, host, port, args.decision_workers, args.decision_port):
         uvicorn.run(
             "spendlimits.app:app_from_env",
             factory=True,
@@ -103,9 +97,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             log_level=settings.log_level.lower(),
             access_log=False,
         )
-    finally:
-        if decisions is not None:
-            decision_listener.stop(decisions)
     return 0
 
 

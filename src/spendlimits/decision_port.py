@@ -21,6 +21,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 
 from spendlimits.settings import Settings
@@ -73,6 +75,43 @@ def yield_cpu_to_decisions(niceness: int) -> None:
     at niceness 10, 263 ms at 19."""
     if niceness > 0:
         os.nice(niceness)
+
+
+@contextmanager
+def running(settings: Settings, host: str, port: int, workers: int) -> Iterator[None]:
+    """The decision listener for the duration of the block; the calling process then yields the CPU.
+
+    uvicorn re-raises SIGTERM once it has shut down, which would end this process before any
+    ``finally`` ran and leave the listener to notice its orphaning a second later; turned into
+    SystemExit here, it stops the listener first.
+    """
+    process = start(settings, host, port, workers)
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield_cpu_to_decisions(settings.read_niceness)
+        yield
+    finally:
+        stop(process)
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def serving(
+    settings: Settings, host: str, main_port: int, workers: int | None, port: int | None
+) -> Iterator[None]:
+    """``running`` when decision workers are asked for (flag, else setting), else nothing."""
+    workers = settings.decision_workers if workers is None else workers
+    if not workers:
+        yield
+        return
+    port = port or settings.decision_port or main_port + 1
+    with running(settings, host, port, workers):
+        print(f"decisions (for the chat daemon) at http://{host}:{port}/graphql", file=sys.stderr)
+        yield
+
+
+def _exit(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def stop(process: BaseProcess) -> None:
