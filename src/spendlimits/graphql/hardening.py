@@ -5,7 +5,8 @@ key includes the validation rule classes, so the limit rules are built once, her
 stock ``QueryDepthLimiter(...)`` and ``MaxAliasesLimiter(...)`` extensions, passed as factories as
 strawberry 0.341 asks, build new rule classes per request and the cache never hits (measured: 0 hits
 in 50). Every extension here is a class or a factory, so no state is shared between requests except
-the module-level LRU caches strawberry keeps for ParserCache and ValidationCache.
+the module-level LRU caches strawberry keeps for ParserCache and ValidationCache, and the cost
+shapes of cost.py.
 """
 
 from collections.abc import Iterator
