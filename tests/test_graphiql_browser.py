@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 HEADERS_EDITOR = "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror')"
 RESULT_EDITOR = "document.querySelector('.result-window .CodeMirror')"
+QUERY_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror')"
 
 
 @pytest.fixture
@@ -96,6 +98,17 @@ async def _editor_text(page: Page, editor: str) -> str:
     return text
 
 
+async def _run(page: Page) -> dict[str, Any]:
+    """Clicks the run button and returns the result pane's JSON once a new one is shown."""
+    await page.evaluate(f"{RESULT_EDITOR}.CodeMirror.setValue('')")
+    await page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+    shown = await page.wait_for(
+        f"(() => {{ const v = {RESULT_EDITOR}.CodeMirror.getValue(); return v.includes('\"data\"') && v; }})()"
+    )
+    result: dict[str, Any] = json.loads(shown)
+    return result
+
+
 async def test_graphiql_runs_a_saved_query_with_a_pasted_token_and_no_network(
     chromium: str, server: str, token: str
 ) -> None:
@@ -114,12 +127,7 @@ async def test_graphiql_runs_a_saved_query_with_a_pasted_token_and_no_network(
         await page.wait_for(
             "document.querySelector('.graphiql-doc-explorer')?.textContent.includes('mutation: Mutation')"
         )
-        await page.evaluate("document.querySelector('.graphiql-execute-button').click()")
-        result = json.loads(
-            await page.wait_for(
-                f"(() => {{ const v = {RESULT_EDITOR}.CodeMirror.getValue(); return v.includes('\"data\"') && v; }})()"
-            )
-        )
+        result = await _run(page)
 
         assert "errors" not in result, result
         assert result["data"]["viewer"]["username"] == "owner"
@@ -134,3 +142,23 @@ async def test_graphiql_runs_a_saved_query_with_a_pasted_token_and_no_network(
             await page.evaluate(f"{HEADERS_EDITOR}.CodeMirror.setValue({json.dumps(masked)})")
             await page.wait_for(f"!{HEADERS_EDITOR}.textContent.includes({json.dumps(token)})")
             await page.screenshot(Path(screenshot))
+            await page.evaluate(f"{HEADERS_EDITOR}.CodeMirror.setValue({json.dumps(headers)})")
+
+        # A document over the cost limit: the refusal, with its estimate and the limit, is what the
+        # result pane shows.
+        costly = (
+            "query Costly { users(first: 500) { nodes { groups { members(first: 500) { nodes { id } } } } } }"
+        )
+        await page.evaluate(f"{QUERY_EDITOR}.CodeMirror.setValue({json.dumps(costly)})")
+        # GraphiQL takes the operation name from the edited document a moment later (the tab's
+        # title shows it); run before that, it sends the old name.
+        await page.wait_for(
+            "[...document.querySelectorAll('.graphiql-tab-button')].some(t => t.textContent === 'Costly')"
+        )
+        refused = await _run(page)
+        assert refused["data"] is None
+        [error] = refused["errors"]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "may return up to 2,505,500 nodes, over the limit of 10,000" in error["message"]
+        assert "over the limit of 10,000" in await page.evaluate(f"{RESULT_EDITOR}.textContent")
+        assert page.errors == []

@@ -20,6 +20,7 @@ from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, b
 from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
+from spendlimits.graphql.budget import RequestBudget
 from spendlimits.graphql.view import GraphQLView
 from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
@@ -141,9 +142,9 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
 
     metrics.instrument_engine(engine, settings.pool_size + settings.pool_max_overflow)
     authenticator = Authenticator(engine, settings.check_timeout_ms / 1000)
-    graphql = ObserveRequests(
-        LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
-    )
+    view = Authenticate(GraphQLView(engine, settings), authenticator)
+    budgeted = RequestBudget(view, settings.request_timeout_ms / 1000, settings.max_response_bytes)
+    graphql = ObserveRequests(LimitBody(budgeted, settings.max_body_bytes))
 
     live = LiveStatus(engine, settings, authenticator)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, TextIO, TypeVar
 
+from spendlimits import decision_port as decision_listener
 from spendlimits.auth.principal import Role, Service
 from spendlimits.db import migrate
 from spendlimits.db.embedded import EmbeddedError, embedded_status, exit_cleanly_on, stop_embedded
@@ -89,19 +90,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
-    uvicorn.run(
-        "spendlimits.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        # uvicorn's start-up and shutdown lines are a library's: shown with --verbose only.
-        log_level=settings.log_level.lower() if _libraries_speak(args, settings) else "warning",
-        access_log=False,
-        # Live status events are a few hundred bytes; per-message compression cost ~40 KiB per
-        # open WebSocket for nothing (BENCHMARKS.md, "Live status").
-        ws_per_message_deflate=False,
-    )
+    # With --decision-workers, a second listener for the daemon runs beside this one (decision_port.py).
+    with decision_listener.serving(settings, host, port, args.decision_workers, args.decision_port):
+        uvicorn.run(
+            "spendlimits.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            # uvicorn's start-up and shutdown lines are a library's: shown with --verbose only.
+            log_level=settings.log_level.lower() if _libraries_speak(args, settings) else "warning",
+            access_log=False,
+            # Live status events are a few hundred bytes; per-message compression cost ~40 KiB per
+            # open WebSocket for nothing (BENCHMARKS.md, "Live status").
+            ws_per_message_deflate=False,
+        )
     return 0
 
 
@@ -362,6 +365,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default: SPENDLIMITS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: SPENDLIMITS_PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--decision-workers",
+        type=int,
+        help="worker processes of a second listener for the daemon's checks and reservations, which "
+        "heavy reads cannot slow down (default: SPENDLIMITS_DECISION_WORKERS or 0, none)",
+    )
+    serve.add_argument(
+        "--decision-port", type=int, help="its port (default: SPENDLIMITS_DECISION_PORT or --port + 1)"
+    )
     serve.add_argument(
         "--demo", action="store_true", help="load sample data (re-runnable) and print an owner token first"
     )

@@ -61,6 +61,20 @@ class Settings:
     check_timeout_ms: int
     #: Request bodies larger than this are refused with 413.
     max_body_bytes: int
+    #: Documents whose estimated nodes exceed this are refused before they run (graphql/cost.py).
+    max_query_cost: int
+    #: A request running longer than this stops with QUERY_TIMEOUT (graphql/budget.py); 0 = no limit.
+    request_timeout_ms: int
+    #: A response larger than this is replaced by RESPONSE_TOO_LARGE (graphql/budget.py).
+    max_response_bytes: int
+    #: Worker processes of the decision listener (decision_port.py); 0 = none, one listener for all.
+    decision_workers: int
+    #: Its port; 0 = the main port + 1.
+    decision_port: int
+    #: The cost limit on the decision listener: its documents are checks and records, never pages.
+    decision_max_query_cost: int
+    #: How much lower the main listener's CPU priority is than the decision listener's (nice).
+    read_niceness: int
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
@@ -97,6 +111,13 @@ class Settings:
             statement_timeout_ms=_int("SPENDLIMITS_STATEMENT_TIMEOUT_MS", 5000, minimum=1),
             check_timeout_ms=_int("SPENDLIMITS_CHECK_TIMEOUT_MS", 1000, minimum=1),
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
+            max_query_cost=_int("SPENDLIMITS_MAX_QUERY_COST", 10_000, minimum=1),
+            request_timeout_ms=_int("SPENDLIMITS_REQUEST_TIMEOUT_MS", 10_000),
+            max_response_bytes=_int("SPENDLIMITS_MAX_RESPONSE_BYTES", 5_000_000, minimum=1024),
+            decision_workers=_int("SPENDLIMITS_DECISION_WORKERS", 0),
+            decision_port=_int("SPENDLIMITS_DECISION_PORT", 0),
+            decision_max_query_cost=_int("SPENDLIMITS_DECISION_MAX_QUERY_COST", 100, minimum=1),
+            read_niceness=_int("SPENDLIMITS_READ_NICENESS", 19),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
             db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),

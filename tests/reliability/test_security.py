@@ -144,6 +144,10 @@ def document(path: list[tuple[GraphQLObjectType, str, GraphQLField]], ids: dict[
                 key = f"{parent.name}.{name}.{arg}"
                 assert key in ids, f"no value for the required argument {key}: add one to the test's ids"
                 values.append(f'{arg}: "{ids[key]}"')
+        if "first" in field.args:
+            # Pages small enough for the cost limit (default pages nested down some paths are
+            # refused before they run) and large enough for every row this test creates.
+            values.append("first: 20")
         arguments = f"({', '.join(values)})" if values else ""
         target = get_named_type(field.type)
         own = (

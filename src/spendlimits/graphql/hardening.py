@@ -5,7 +5,8 @@ key includes the validation rule classes, so the limit rules are built once, her
 stock ``QueryDepthLimiter(...)`` and ``MaxAliasesLimiter(...)`` extensions, passed as factories as
 strawberry 0.341 asks, build new rule classes per request and the cache never hits (measured: 0 hits
 in 50). Every extension here is a class or a factory, so no state is shared between requests except
-the module-level LRU caches strawberry keeps for ParserCache and ValidationCache.
+the module-level LRU caches strawberry keeps for ParserCache and ValidationCache, and the cost
+shapes of cost.py.
 """
 
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+
+from spendlimits.graphql.cost import DEFAULT_MAX_COST, CostTooHigh, ShapeCache
 
 #: Levels of fields below an operation's root field; useful paths through the schema need about 7
 #: (users > nodes > groups > members > nodes > organizations > everyoneGroup > id).
@@ -64,8 +67,39 @@ class DocumentLimits(AddValidationRules):
         yield from super().on_operation()
 
 
+_SHAPES = ShapeCache(CACHE_SIZE)
+
+
+class CachedValidation(ValidationCache):
+    """ValidationCache, then the cost limit on a valid document, with the request's variables.
+
+    The cost rule is not a graphql-core validation rule because rules never see variables: a
+    ``first: $n`` would have to count as the largest page, refusing honest documents. Here the
+    document's shape is cached (cost.py) and only the variables are multiplied in per request; no
+    extra extension, so the check's hot path pays one dictionary lookup.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        errors = self.cached_validate_document(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        if not errors and context.graphql_document is not None and context.query is not None:
+            settings = getattr(context.context, "settings", None)
+            limit = getattr(settings, "max_query_cost", DEFAULT_MAX_COST)
+            shape = _SHAPES.get(
+                context.schema._schema, context.query, context.graphql_document, context.operation_name
+            )
+            estimate = shape.estimate(context.variables)
+            if estimate > limit:
+                errors = [CostTooHigh(estimate, limit)]
+        # A new list when refusing: the cached one is shared by every request with this document.
+        context.pre_execution_errors = errors
+        yield
+
+
 EXTENSIONS = (
     DocumentLimits,
     partial(CachedParser, maxsize=CACHE_SIZE),
-    partial(ValidationCache, maxsize=CACHE_SIZE),
+    partial(CachedValidation, maxsize=CACHE_SIZE),
 )

@@ -6,6 +6,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from spendlimits.graphql.budget import SlicedExecution
 from spendlimits.graphql.errors import ErrorCodes
 from spendlimits.graphql.hardening import EXTENSIONS as HARDENING
 from spendlimits.graphql.mutations.api_tokens import ApiTokenMutation
@@ -65,6 +66,8 @@ schema = Schema(
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
     extensions=[RecordOperation, ErrorCodes, *HARDENING],
+    # Long lists are completed in slices that hand the event loop back (graphql/budget.py).
+    execution_context_class=SlicedExecution,
 )
 
 
