@@ -2,16 +2,16 @@
 // operation in src/operations/*.graphql, checked against the service's exported schema.
 // `make console` runs it; CI fails when the checked-in output or the built console is stale.
 //
-// src/operations/insight/ and src/operations/live/ use fields the insight and live-status work
-// adds (chatSpendHistory, chatSpendRanking, chatUsageLimitChanges, warningThresholdsPercent,
-// the myChatUsageLimitStatus subscription). Until ../../schema.graphql has them they are left out
-// of generation (validating them would fail); the console loads them as text and types their
-// results by hand (src/insight/types.ts), and shows their screens only when the server's schema
-// has the fields (src/lib/capabilities.ts). Once the schema has them, set CONSOLE_CODEGEN_INSIGHT=1
-// (or flip INCLUDE_INSIGHT below) to validate and type them here too.
+// src/operations/insight/ and src/operations/live/ hold the operations of the insight API
+// (chatSpendHistory, chatSpendRanking, chatUsageLimitChanges, warningThresholdsPercent) and the
+// myChatUsageLimitStatus subscription. They were kept out of generation while ../../schema.graphql
+// lacked those fields; it has them now, so they are validated and typed here like the rest.
+// INCLUDE_INSIGHT stays as a switch only so a console can still be built against an older schema
+// (CONSOLE_CODEGEN_INSIGHT=0); the screens still ask the server which fields it has
+// (src/lib/capabilities.ts).
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
-const INCLUDE_INSIGHT = process.env.CONSOLE_CODEGEN_INSIGHT === "1";
+const INCLUDE_INSIGHT = process.env.CONSOLE_CODEGEN_INSIGHT !== "0";
 
 const config: CodegenConfig = {
   schema: "../../schema.graphql",

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, ViewportSize, expect
 
 from tests.console.conftest import ARTIFACTS, Console
@@ -130,17 +129,3 @@ def record_spend(console: Console, username: str, micros: int) -> None:
         {"chat": chat["chat"]["id"], "cost": micros, "key": uuid.uuid4().hex},
     )["recordChatMessage"]
     assert recorded["errors"] == [], recorded
-
-
-def require_field(console: Console, type_name: str, field_name: str, work: str) -> None:
-    """Skips a test whose screen needs type_name.field_name when this server lacks it.
-
-    The screens light up by themselves once the server has the field, and so do these tests.
-    CONSOLE_REQUIRE_INSIGHT=1 (for CI after the merge) makes a missing field a failure instead.
-    """
-    if console.has_field(type_name, field_name):
-        return
-    reason = f"this server has no {type_name}.{field_name} yet ({work}); the test runs once it has"
-    if os.environ.get("CONSOLE_REQUIRE_INSIGHT") == "1":
-        pytest.fail(f"CONSOLE_REQUIRE_INSIGHT=1 but {reason}")
-    pytest.skip(reason)

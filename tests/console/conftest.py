@@ -77,13 +77,6 @@ class Console:
         data: dict[str, Any] = body["data"]
         return data
 
-    def has_field(self, type_name: str, field: str) -> bool:
-        """Whether this server's schema has type_name.field (the insight and live screens need some)."""
-        data = self.graphql(
-            self.owner_token, "query($t: String!) { __type(name: $t) { fields { name } } }", {"t": type_name}
-        )
-        return any(f["name"] == field for f in ((data["__type"] or {}).get("fields") or []))
-
 
 @pytest.fixture(scope="module")
 def chromium() -> str:

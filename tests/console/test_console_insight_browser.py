@@ -1,24 +1,27 @@
 """The screens that need the insight and live-status APIs: the ranking filter, a user's 90-day
-chart, the audit log, the thresholds, and the member's live indicator. Each skips, saying why, on a
-server without its API (the console hides the screen there) and runs once the server has it;
-CONSOLE_REQUIRE_INSIGHT=1 turns those skips into failures."""
+chart, the audit log, the thresholds, and the member's live indicator. The server has those APIs,
+so none of these tests skips: a missing field fails them."""
 
 import re
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.console.browser import open_tab, record_spend, require_field, search, take_member
+from tests.console.browser import open_tab, record_spend, search, take_member, users
 from tests.console.conftest import Console
 
 pytestmark = pytest.mark.browser
 
 SET_OVERRIDE = """mutation($id: ID!, $micros: Micros!) {
   upsertChatUsageLimitOverride(input: {userId: $id, spendLimitMicros: $micros}) { errors { message } } }"""
+REMOVE_OVERRIDE = """mutation($id: ID!) {
+  deleteChatUsageLimitOverride(input: {userId: $id}) { errors { message } } }"""
+THRESHOLDS_QUERY = "{ chatUsageLimitConfig { warningThresholdsPercent } }"
+SET_THRESHOLDS = """mutation($percents: [Int!]!) {
+  updateChatUsageLimitConfig(input: {warningThresholdsPercent: $percents}) { errors { message } } }"""
 
 
 def test_the_filter_keeps_users_at_or_above_80_percent(browser: Browser, console: Console) -> None:
-    require_field(console, "Query", "chatSpendRanking", "the insight work")
     near = take_member(console, "DEFAULT", spent=True)
     spent = near["chatUsageLimitStatus"]["currentSpendMicros"]
     # Their own limit at 120% of what they spent: 83% used, inside the filter.
@@ -43,7 +46,6 @@ def test_the_filter_keeps_users_at_or_above_80_percent(browser: Browser, console
 
 
 def test_a_users_page_charts_the_last_90_days(browser: Browser, console: Console) -> None:
-    require_field(console, "User", "chatSpendHistory", "the insight work")
     user = take_member(console, "GROUP", spent=True)
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
@@ -59,7 +61,6 @@ def test_a_users_page_charts_the_last_90_days(browser: Browser, console: Console
 
 
 def test_the_audit_log_shows_an_override_set_in_the_console(browser: Browser, console: Console) -> None:
-    require_field(console, "Query", "chatUsageLimitChanges", "the insight work")
     user = take_member(console, "DEFAULT")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
@@ -82,7 +83,6 @@ def test_the_audit_log_shows_an_override_set_in_the_console(browser: Browser, co
 
 
 def test_the_overview_changes_the_warning_thresholds(browser: Browser, console: Console) -> None:
-    require_field(console, "ChatUsageLimitConfig", "warningThresholdsPercent", "the insight work")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.owner_token)
         field = tab.page.get_by_label(re.compile("Warn at these shares of the limit"))
@@ -100,7 +100,6 @@ def test_the_overview_changes_the_warning_thresholds(browser: Browser, console: 
 def test_the_members_live_indicator_moves_when_a_message_is_recorded(
     browser: Browser, console: Console
 ) -> None:
-    require_field(console, "Subscription", "myChatUsageLimitStatus", "the live-status work")
     with open_tab(browser, console) as tab:
         tab.sign_in(console.member_token)
         indicator = tab.page.get_by_test_id("live-indicator")
@@ -112,3 +111,37 @@ def test_the_members_live_indicator_moves_when_a_message_is_recorded(
         expect(spend).not_to_have_text(before, timeout=4_000)
         tab.screenshot("member-live")
         assert tab.errors == []
+
+
+def test_a_members_warning_level_is_the_servers_not_the_default_thresholds(
+    browser: Browser, console: Console
+) -> None:
+    """Members cannot read the thresholds; their page shows the status's warningThresholdPercent."""
+    me = next(u for u in users(console) if u["username"] == console.member_username)
+    if me["chatUsageLimitStatus"]["currentSpendMicros"] == 0:
+        record_spend(console, console.member_username, 3_000_000)
+    spent = console.graphql(console.member_token, "{ myChatUsageLimitStatus { currentSpendMicros } }")[
+        "myChatUsageLimitStatus"
+    ]["currentSpendMicros"]
+    before = console.graphql(console.owner_token, THRESHOLDS_QUERY)["chatUsageLimitConfig"][
+        "warningThresholdsPercent"
+    ]
+    # About 60% used: "Below warning" under the default [75, 90], at 58% under the server's [55, 58].
+    overridden = console.graphql(
+        console.owner_token, SET_OVERRIDE, {"id": me["id"], "micros": spent * 100 // 60}
+    )
+    assert overridden["upsertChatUsageLimitOverride"]["errors"] == [], overridden
+    changed = console.graphql(console.owner_token, SET_THRESHOLDS, {"percents": [55, 58]})
+    assert changed["updateChatUsageLimitConfig"]["errors"] == [], changed
+    try:
+        status = console.graphql(
+            console.member_token, "{ myChatUsageLimitStatus { warningThresholdPercent } }"
+        )
+        assert status["myChatUsageLimitStatus"]["warningThresholdPercent"] == 58
+        with open_tab(browser, console) as tab:
+            tab.sign_in(console.member_token)
+            expect(tab.page.get_by_test_id("status-level")).to_have_text("At or above 58%")
+            assert tab.errors == []
+    finally:
+        console.graphql(console.owner_token, SET_THRESHOLDS, {"percents": before})
+        console.graphql(console.owner_token, REMOVE_OVERRIDE, {"id": me["id"]})

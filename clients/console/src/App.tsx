@@ -5,8 +5,7 @@ import type { Client } from "urql";
 import { Provider, useQuery } from "urql";
 
 import { Forbidden, NotFound, Unauthorized } from "./components/ErrorPages";
-import { ConsoleViewerDocument } from "./gql/graphql";
-import { ThresholdsDocument } from "./insight/documents";
+import { ConsoleThresholdsDocument, ConsoleViewerDocument } from "./gql/graphql";
 import type { Capabilities } from "./lib/capabilities";
 import { detectCapabilities } from "./lib/capabilities";
 import { createClient } from "./lib/client";
@@ -98,7 +97,7 @@ export function App() {
 function Shell(props: { signedIn: SignedIn; onSignOut: () => void }) {
   const { viewer, capabilities } = props.signedIn;
   const admin = viewer.role === "OWNER" || viewer.role === "AUDITOR";
-  const [thresholdResult] = useQuery({ query: ThresholdsDocument, pause: !admin || !capabilities.thresholds });
+  const [thresholdResult] = useQuery({ query: ConsoleThresholdsDocument, pause: !admin || !capabilities.thresholds });
   const thresholds = thresholdResult.data?.chatUsageLimitConfig.warningThresholdsPercent ?? DEFAULT_THRESHOLDS_PERCENT;
   const session: Session = useMemo(
     () => ({ viewer, capabilities, readOnly: viewer.role !== "OWNER", thresholds }),

@@ -28,7 +28,9 @@ from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
 from spendlimits.graphql.subscriptions import Subscription
 
-Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery, ApiTokensQuery))
+Query = merge_types(
+    "Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery, ApiTokensQuery)
+)
 Query.__strawberry_definition__.description = "What can be read; each field says who may read it."  # type: ignore[attr-defined] # merge_types takes no description
 Mutation = merge_types(
     "Mutation",

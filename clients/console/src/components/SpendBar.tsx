@@ -2,15 +2,26 @@
 import { formatLimit, formatMicros } from "../lib/money";
 import { levelClass, levelLabel, warningLevel } from "../lib/thresholds";
 
-export function SpendBar(props: { spendMicros: number; limitMicros: number | null; thresholds: readonly number[] }) {
-  const level = warningLevel(props.spendMicros, props.limitMicros, props.thresholds);
+import type { WarningLevel } from "../lib/thresholds";
+
+/**
+ * thresholds: the configured ones, or null when unknown (a member's page); level: the server's
+ * level when known (StatusFacts), else computed here from the thresholds (default [75, 90]).
+ */
+export function SpendBar(props: {
+  spendMicros: number;
+  limitMicros: number | null;
+  thresholds: readonly number[] | null;
+  level?: WarningLevel;
+}) {
+  const level = props.level ?? warningLevel(props.spendMicros, props.limitMicros, props.thresholds ?? undefined);
   const share = level.kind === "unlimited" ? 0 : Math.min(level.sharePercent, 100);
   const words =
     level.kind === "unlimited"
       ? `${formatMicros(props.spendMicros)}, no limit`
       : `${formatMicros(props.spendMicros)} of ${formatLimit(props.limitMicros)} (${Math.floor(level.sharePercent)}%)`;
   return (
-    <div className={`spend ${levelClass(level, props.thresholds.length)}`} data-level={level.kind}>
+    <div className={`spend ${levelClass(level, props.thresholds?.length ?? Number.POSITIVE_INFINITY)}`} data-level={level.kind}>
       <div className="bar" role="img" aria-label={`${words}: ${levelLabel(level)}`}>
         <div className="fill" style={{ width: `${share}%` }} />
       </div>

@@ -1,7 +1,10 @@
 // Daily spend as bars in plain SVG: one bar a day, the tallest scaled to the plot's height, with a
 // text summary for screen readers and a tooltip (title) per bar.
 import { formatMicros } from "../lib/money";
-import type { SpendSeries } from "../insight/types";
+import type { ConsoleSpendHistoryQuery } from "../gql/graphql";
+
+/** A daily spend series, as the history queries return it. */
+export type SpendSeries = NonNullable<ConsoleSpendHistoryQuery["user"]>["chatSpendHistory"];
 
 const WIDTH = 720;
 const HEIGHT = 180;

@@ -2,7 +2,7 @@
 import type { ChatSpendLimitSource, ChatUsageLimitPeriod } from "../gql/graphql";
 import { formatLimit, formatMicros } from "../lib/money";
 import { PERIOD_LABELS } from "../lib/labels";
-import { levelClass, levelLabel, warningLevel } from "../lib/thresholds";
+import { levelClass, levelLabel, statusLevel } from "../lib/thresholds";
 import { formatUtc } from "../lib/time";
 import { SpendBar } from "./SpendBar";
 
@@ -16,14 +16,17 @@ export interface StatusShape {
   heldMicros: number;
   exceeded: boolean;
   periodEnd: string | null;
+  warningThresholdPercent: number | null;
 }
 
-export function StatusFacts(props: { status: StatusShape; thresholds: readonly number[] }) {
+/** thresholds: the configured ones when the viewer may read them (admins), else null (members). */
+export function StatusFacts(props: { status: StatusShape; thresholds: readonly number[] | null }) {
   const { status, thresholds } = props;
-  const level = warningLevel(status.currentSpendMicros, status.spendLimitMicros, thresholds);
+  // The server's own level: right for members too, who cannot read the configured thresholds.
+  const level = statusLevel(status, thresholds);
   return (
     <>
-      <SpendBar spendMicros={status.currentSpendMicros} limitMicros={status.spendLimitMicros} thresholds={thresholds} />
+      <SpendBar spendMicros={status.currentSpendMicros} limitMicros={status.spendLimitMicros} thresholds={thresholds} level={level} />
       <dl className="facts">
         <dt>Limit</dt>
         <dd data-testid="status-limit">
@@ -40,7 +43,7 @@ export function StatusFacts(props: { status: StatusShape; thresholds: readonly n
         <dd>{status.periodEnd ? formatUtc(status.periodEnd) : "never (no limit)"}</dd>
         <dt>Warning level</dt>
         <dd>
-          <span className={`badge ${levelClass(level, thresholds.length)}`} data-testid="status-level">
+          <span className={`badge ${levelClass(level, thresholds?.length ?? Number.POSITIVE_INFINITY)}`} data-testid="status-level">
             {levelLabel(level)}
           </span>
         </dd>

@@ -11,7 +11,10 @@ export interface Session {
   capabilities: Capabilities;
   /** AUDITORs see everything an OWNER sees, with every control disabled. */
   readOnly: boolean;
-  /** The warning thresholds in percent, ascending (the server's, or the default). */
+  /**
+   * The warning thresholds in percent, ascending (the server's, or the default). Members cannot
+   * read them, so their status card shows the server's level (statusLevel) instead.
+   */
   thresholds: readonly number[];
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { levelClass, levelLabel, parseThresholds, warningLevel } from "./thresholds";
+import { levelClass, levelLabel, parseThresholds, statusLevel, warningLevel } from "./thresholds";
 
 describe("warningLevel", () => {
   it("is unlimited without a limit", () => {
@@ -56,5 +56,27 @@ describe("parseThresholds", () => {
   ])("refuses %j", (text, reason) => {
     const parsed = parseThresholds(text);
     expect(parsed.ok ? "" : parsed.error).toContain(reason);
+  });
+});
+
+describe("statusLevel", () => {
+  const status = { currentSpendMicros: 95, spendLimitMicros: 100, exceeded: false, warningThresholdPercent: 60 };
+
+  it("takes the threshold the server reported, not one computed from defaults", () => {
+    // 95% of the limit would be "at or above 90%" under the default [75, 90]; the server says 60.
+    const level = statusLevel(status, null);
+    expect(level).toMatchObject({ kind: "warning", thresholdPercent: 60, severity: 1 });
+    expect(levelLabel(level)).toBe("At or above 60%");
+  });
+
+  it("ranks the threshold among known ones for its colour, amber when unknown", () => {
+    expect(levelClass(statusLevel(status, [30, 60]), 2)).toBe("level-critical");
+    expect(levelClass(statusLevel(status, null), Number.POSITIVE_INFINITY)).toBe("level-warn");
+  });
+
+  it("is ok when the server reports no threshold, exceeded or unlimited as the status says", () => {
+    expect(statusLevel({ ...status, warningThresholdPercent: null }, null).kind).toBe("ok");
+    expect(statusLevel({ ...status, exceeded: true, warningThresholdPercent: 90 }, null).kind).toBe("exceeded");
+    expect(statusLevel({ ...status, spendLimitMicros: null, warningThresholdPercent: null }, null)).toEqual({ kind: "unlimited" });
   });
 });

@@ -1,6 +1,7 @@
 // Warning levels: how close a user is to their limit, for the colour of a spend bar and the word
 // beside it. The thresholds are shares of the limit in percent, ascending (the API's
-// warningThresholdsPercent; [75, 90] until a server has them). The rule is the API's own: the
+// warningThresholdsPercent; [75, 90] until a server has them; a status also carries the level
+// the server computed, see statusLevel). The rule is the API's own: the
 // highest threshold the spend has reached; spend at or above the limit is exceeded (equality blocks).
 
 export const DEFAULT_THRESHOLDS_PERCENT: readonly number[] = [75, 90];
@@ -44,6 +45,38 @@ export function warningLevel(
     return { kind: "ok", sharePercent };
   }
   return { kind: "warning", thresholdPercent, sharePercent, severity };
+}
+
+/** The part of a ChatUsageLimitStatus that carries the server's own warning level. */
+export interface StatusWarning {
+  currentSpendMicros: number;
+  spendLimitMicros: number | null;
+  exceeded: boolean;
+  warningThresholdPercent: number | null;
+}
+
+/**
+ * The level the server reported for a status (warningThresholdPercent: the highest threshold
+ * reached). Members cannot read the configured thresholds, but every status carries this, so a
+ * member's page shows the server's level rather than one computed from default thresholds.
+ * knownThresholdsPercent (an admin's view of the configuration, or null) only ranks the threshold
+ * for its colour; unknown, a reached threshold counts as severity 1 (amber, never "critical").
+ */
+export function statusLevel(status: StatusWarning, knownThresholdsPercent: readonly number[] | null): WarningLevel {
+  const limitMicros = status.spendLimitMicros;
+  if (limitMicros === null) {
+    return { kind: "unlimited" };
+  }
+  const sharePercent = limitMicros > 0 ? (status.currentSpendMicros / limitMicros) * 100 : 100;
+  if (status.exceeded) {
+    return { kind: "exceeded", sharePercent };
+  }
+  const thresholdPercent = status.warningThresholdPercent;
+  if (thresholdPercent === null) {
+    return { kind: "ok", sharePercent };
+  }
+  const rank = [...(knownThresholdsPercent ?? [])].sort((a, b) => a - b).indexOf(thresholdPercent);
+  return { kind: "warning", thresholdPercent, sharePercent, severity: rank + 1 || 1 };
 }
 
 /** The CSS class of a bar or badge: ok, warn-1.., critical for the highest threshold, exceeded. */

@@ -3,10 +3,13 @@ import { useState } from "react";
 import { useQuery } from "urql";
 
 import { QueryState } from "../components/QueryState";
-import { ChangesDocument } from "../insight/documents";
-import type { ChatUsageLimitChangeKind, LimitChange } from "../insight/types";
+import type { ChatUsageLimitChangeKind, ConsoleChangesQuery } from "../gql/graphql";
+import { ConsoleChangesDocument } from "../gql/graphql";
 import { formatLimit } from "../lib/money";
 import { formatUtc } from "../lib/time";
+
+/** One entry of the audit log, as ConsoleChanges returns it. */
+type LimitChange = ConsoleChangesQuery["chatUsageLimitChanges"]["nodes"][number];
 
 const KINDS: Record<ChatUsageLimitChangeKind, string> = {
   CONFIG: "Configuration",
@@ -40,7 +43,7 @@ export function Audit() {
 export function ChangeList(props: { kind: ChatUsageLimitChangeKind | null; userId: string | null }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [result] = useQuery({
-    query: ChangesDocument,
+    query: ConsoleChangesDocument,
     variables: { kind: props.kind, userId: props.userId, first: 50, after: cursors[cursors.length - 1] ?? null },
   });
   const changes = result.data?.chatUsageLimitChanges;

@@ -6,8 +6,7 @@ import { useQuery, useSubscription } from "urql";
 import { QueryState } from "../components/QueryState";
 import { SpendChart } from "../components/SpendChart";
 import { StatusFacts } from "../components/StatusFacts";
-import { ConsoleMyUsageDocument } from "../gql/graphql";
-import { MySpendHistoryDocument, MyStatusLiveDocument } from "../insight/documents";
+import { ConsoleMySpendHistoryDocument, ConsoleMyStatusLiveDocument, ConsoleMyUsageDocument } from "../gql/graphql";
 import { useSession } from "../lib/session-context";
 import { lastDays } from "../lib/time";
 
@@ -17,7 +16,7 @@ export const POLL_SECONDS = 5;
 export function Me() {
   const { viewer, capabilities, thresholds } = useSession();
   const [polled, reexecute] = useQuery({ query: ConsoleMyUsageDocument, requestPolicy: "network-only" });
-  const [live] = useSubscription({ query: MyStatusLiveDocument, pause: !capabilities.live });
+  const [live] = useSubscription({ query: ConsoleMyStatusLiveDocument, pause: !capabilities.live });
   const [updatedAt, setUpdatedAt] = useState<Date | null>(null);
 
   useEffect(() => {
@@ -43,7 +42,7 @@ export function Me() {
         {updatedAt && ` · updated ${updatedAt.toISOString().slice(11, 19)} UTC`}
       </p>
       <QueryState fetching={polled.fetching} error={polled.error} hasData={status !== undefined}>
-        {() => status && <StatusFacts status={status} thresholds={thresholds} />}
+        {() => status && <StatusFacts status={status} thresholds={viewer.role === "MEMBER" ? null : thresholds} />}
       </QueryState>
       {capabilities.history && <MyHistory />}
     </section>
@@ -52,7 +51,7 @@ export function Me() {
 
 function MyHistory() {
   const range = useMemo(() => lastDays(90), []);
-  const [result] = useQuery({ query: MySpendHistoryDocument, variables: range });
+  const [result] = useQuery({ query: ConsoleMySpendHistoryDocument, variables: range });
   const series = result.data?.viewer?.chatSpendHistory;
   return (
     <>

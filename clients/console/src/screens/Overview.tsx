@@ -5,8 +5,12 @@ import { useMutation, useQuery } from "urql";
 
 import { QueryState } from "../components/QueryState";
 import type { ChatUsageLimitPeriod, EnforcementMode, UpdateChatUsageLimitConfigInput } from "../gql/graphql";
-import { ConsoleConfigDocument, ConsoleUpdateConfigDocument } from "../gql/graphql";
-import { ThresholdsDocument, UpdateThresholdsDocument } from "../insight/documents";
+import {
+  ConsoleConfigDocument,
+  ConsoleThresholdsDocument,
+  ConsoleUpdateConfigDocument,
+  ConsoleUpdateThresholdsDocument,
+} from "../gql/graphql";
 import { formatLimit, microsToDollarInput, parseDollars } from "../lib/money";
 import { PERIOD_LABELS } from "../lib/labels";
 import { useSession } from "../lib/session-context";
@@ -157,11 +161,11 @@ function ConfigForm(props: {
 }
 
 function ThresholdsForm(props: { readOnly: boolean }) {
-  const [result] = useQuery({ query: ThresholdsDocument });
+  const [result] = useQuery({ query: ConsoleThresholdsDocument });
   const stored = result.data?.chatUsageLimitConfig.warningThresholdsPercent;
   const [text, setText] = useState("");
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
-  const [, update] = useMutation(UpdateThresholdsDocument);
+  const [, update] = useMutation(ConsoleUpdateThresholdsDocument);
   useEffect(() => {
     if (stored) setText(stored.join(", "));
   }, [stored]);

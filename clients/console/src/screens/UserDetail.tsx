@@ -6,8 +6,7 @@ import { useQuery } from "urql";
 import { QueryState } from "../components/QueryState";
 import { SpendChart } from "../components/SpendChart";
 import { StatusFacts } from "../components/StatusFacts";
-import { ConsoleUserDocument } from "../gql/graphql";
-import { SpendHistoryDocument } from "../insight/documents";
+import { ConsoleSpendHistoryDocument, ConsoleUserDocument } from "../gql/graphql";
 import { formatLimit, formatMicros } from "../lib/money";
 import { sourceLabel } from "../lib/labels";
 import { useSession } from "../lib/session-context";
@@ -73,7 +72,7 @@ export function UserDetail(props: { id: string }) {
 
 function UserHistory(props: { id: string }) {
   const range = useMemo(() => lastDays(90), []);
-  const [result] = useQuery({ query: SpendHistoryDocument, variables: { id: props.id, ...range } });
+  const [result] = useQuery({ query: ConsoleSpendHistoryDocument, variables: { id: props.id, ...range } });
   const series = result.data?.user?.chatSpendHistory;
   return (
     <>

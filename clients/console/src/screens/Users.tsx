@@ -7,10 +7,13 @@ import { useClient, useQuery } from "urql";
 import { OverrideEditor, firstError } from "../components/OverrideEditor";
 import { QueryState } from "../components/QueryState";
 import { SpendBar } from "../components/SpendBar";
-import type { ChatSpendLimitSource } from "../gql/graphql";
-import { ConsoleRemoveUserOverrideDocument, ConsoleSetUserOverrideDocument, ConsoleUsersDocument } from "../gql/graphql";
-import { RankingDocument } from "../insight/documents";
-import type { ChatSpendRankingOrder } from "../insight/types";
+import type { ChatSpendLimitSource, ChatSpendRankingOrder } from "../gql/graphql";
+import {
+  ConsoleRankingDocument,
+  ConsoleRemoveUserOverrideDocument,
+  ConsoleSetUserOverrideDocument,
+  ConsoleUsersDocument,
+} from "../gql/graphql";
 import { formatLimit } from "../lib/money";
 import { sourceLabel } from "../lib/labels";
 import { href, navigate } from "../lib/router";
@@ -155,7 +158,7 @@ function SearchTable(props: { search: string } & Paging) {
 
 function RankedTable(props: { order: ChatSpendRankingOrder; minShare: number | null } & Paging) {
   const variables = { orderBy: props.order, minShareOfLimit: props.minShare, first: PAGE_SIZE, after: props.after };
-  const [result, reexecute] = useQuery({ query: RankingDocument, variables });
+  const [result, reexecute] = useQuery({ query: ConsoleRankingDocument, variables });
   const ranking = current(result, variables)?.chatSpendRanking;
   const page: Page | undefined = ranking && {
     totalCount: ranking.totalCount,
