@@ -38,13 +38,17 @@ fetch(new URLSearchParams(location.search).get("api") + "/graphql", {
 </script>"""
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: the page server's access log is noise in the test output."""
+
+
 @pytest.fixture
 def pages() -> Iterator[tuple[str, str]]:
     """Two static servers of the same page on two free ports: (allowed origin, other origin)."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "index.html").write_text(PAGE)
-        handler = functools.partial(SimpleHTTPRequestHandler, directory=folder)
-        handler.log_message = lambda *_: None  # type: ignore[attr-defined]
+        handler = functools.partial(QuietHandler, directory=folder)
         servers = [ThreadingHTTPServer(("127.0.0.1", 0), handler) for _ in range(2)]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -16,7 +16,7 @@ from spendlimits.importer import Importer, ImportReport, chat_id_for
 from tests.test_cli import spendlimits
 
 CHAT = "c-1"
-GOOD = [
+GOOD: list[dict[str, Any]] = [
     {"type": "organization", "name": "acme", "display_name": "Acme Corp"},
     {"type": "organization", "name": "globex"},
     {"type": "user", "username": "ada", "name": "Ada Lovelace", "email": "ada@example.com"},
@@ -239,7 +239,7 @@ async def test_bad_lines_are_reported_by_number_and_the_good_ones_imported(
 
 async def test_a_reused_message_key_with_other_content_is_rejected(engine: AsyncEngine) -> None:
     await run_import(engine, good_lines())
-    changed = dict(GOOD[-2], total_cost_micros=999)
+    changed = {**GOOD[-2], "total_cost_micros": 999}
     report, rejected = await run_import(engine, [json.dumps(changed)])
     assert report.rejected == 1
     assert rejected == {1: "This idempotencyKey was already used for a different message in this chat."}

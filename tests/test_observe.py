@@ -33,7 +33,7 @@ async def test_a_request_logs_one_line_with_operation_principal_outcome_and_dura
     )
 
     (record,) = request_records(caplog)
-    fields = record.fields  # type: ignore[attr-defined]
+    fields = record.fields  # type: ignore[attr-defined]  # set by the log call's extra=
     assert fields["operation"] == "LoggedSearch"
     assert fields["principal"] == "user"
     assert fields["outcome"] == "ok"
@@ -48,8 +48,8 @@ async def test_an_error_logs_its_codes(as_owner: GraphQLClient, caplog: pytest.L
     caplog.set_level(logging.INFO, logger="spendlimits.request")
     await as_owner.execute("query Broken { viewer { noSuchField } }")
     (record,) = request_records(caplog)
-    assert record.fields["outcome"] == "error"  # type: ignore[attr-defined]
-    assert record.fields["error_codes"] == ["GRAPHQL_VALIDATION_FAILED"]  # type: ignore[attr-defined]
+    assert record.fields["outcome"] == "error"  # type: ignore[attr-defined]  # set by the log call's extra=
+    assert record.fields["error_codes"] == ["GRAPHQL_VALIDATION_FAILED"]  # type: ignore[attr-defined]  # set by the log call's extra=
 
 
 async def test_a_service_token_is_logged_as_a_service(
@@ -58,8 +58,8 @@ async def test_a_service_token_is_logged_as_a_service(
     caplog.set_level(logging.INFO, logger="spendlimits.request")
     await as_chatd.data("{ viewer { id } }")
     (record,) = request_records(caplog)
-    assert record.fields["principal"] == "service"  # type: ignore[attr-defined]
-    assert record.fields["operation"] == "anonymous"  # type: ignore[attr-defined]
+    assert record.fields["principal"] == "service"  # type: ignore[attr-defined]  # set by the log call's extra=
+    assert record.fields["operation"] == "anonymous"  # type: ignore[attr-defined]  # set by the log call's extra=
 
 
 async def test_a_rejected_token_is_logged_as_401_without_the_token(
@@ -72,7 +72,7 @@ async def test_a_rejected_token_is_logged_as_401_without_the_token(
     )
     assert response.status_code == 401
     (record,) = request_records(caplog)
-    fields = record.fields  # type: ignore[attr-defined]
+    fields = record.fields  # type: ignore[attr-defined]  # set by the log call's extra=
     assert (fields["principal"], fields["outcome"], fields["status"]) == ("anonymous", "unauthenticated", 401)
     assert_no_secret(record, wrong)
 

@@ -14,7 +14,7 @@ DIVIDE = HotStatement(text("SELECT 1 / CAST(:zero AS int) AS never"))
 
 
 def statements_counted() -> float:
-    return metrics.SQL_STATEMENTS._value.get()
+    return float(metrics.SQL_STATEMENTS._value.get())
 
 
 async def test_on_an_autocommit_connection_it_binds_by_name_and_counts_the_statement(

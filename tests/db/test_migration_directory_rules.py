@@ -37,6 +37,7 @@ async def seed(conn: asyncpg.Connection, *, cross_organization_child: bool) -> d
         SELECT a.id AS a, b.id AS b, u.id AS u FROM a, b, u
         """
     )
+    assert ids is not None
     parent = await conn.fetchval(
         "INSERT INTO chats (owner_id, organization_id) VALUES ($1, $2) RETURNING id", ids["u"], ids["a"]
     )

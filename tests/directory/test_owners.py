@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from functools import partial
 
 import pytest
 from sqlalchemy import text
@@ -46,7 +47,10 @@ async def test_a_deployment_without_owners_can_still_delete_members(engine: Asyn
 
 async def test_the_domain_reports_last_owner(engine: AsyncEngine) -> None:
     owner = await Factory(engine).user("root", role="owner")
-    for attempt in (lambda c: delete_user(c, owner), lambda c: update_user(c, owner, role=Role.MEMBER)):
+    for attempt in (
+        partial(delete_user, user_id=owner),
+        partial(update_user, user_id=owner, role=Role.MEMBER),
+    ):
         with pytest.raises(DomainError) as caught:
             async with engine.begin() as conn:
                 await attempt(conn)

@@ -590,7 +590,7 @@ async def test_a_page_of_100_users_runs_as_many_statements_as_a_page_of_10(
       }
     }
     """
-    sizes: dict[int, int] = {}
+    sizes: dict[int, float] = {}
     for first in (10, 100):
         before = statements_run()
         data = await as_owner.data(query, {"first": first, "acme": str(acme)})

@@ -1,5 +1,6 @@
 """Abusive or malformed requests: document limits, caches, bad input, masked errors, body size."""
 
+import functools
 import logging
 import uuid
 from typing import Any
@@ -36,6 +37,9 @@ def nested(depth: int) -> str:
 async def test_repeating_a_query_hits_the_parser_and_validation_caches(as_owner: GraphQLClient) -> None:
     parsed = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
     validated = ValidationCache(maxsize=CACHE_SIZE).cached_validate_document
+    # strawberry types both as plain callables; they are lru_caches, whose counters this test reads.
+    assert isinstance(parsed, functools._lru_cache_wrapper)
+    assert isinstance(validated, functools._lru_cache_wrapper)
     # A name of its own, so no other test has put this document in the caches.
     query = f"query Probe{uuid.uuid4().hex} {{ viewer {{ username }} }}"
     parse_before, validate_before = parsed.cache_info(), validated.cache_info()

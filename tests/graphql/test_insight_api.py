@@ -309,7 +309,7 @@ CONFIG = (
 async def config_after(as_owner: GraphQLClient, update: dict[str, Any]) -> dict[str, Any]:
     result = (await as_owner.data(UPDATE_CONFIG, {"input": update}))["updateChatUsageLimitConfig"]
     assert result["errors"] == [], result["errors"]
-    stored = (await as_owner.data(CONFIG))["chatUsageLimitConfig"]
+    stored: dict[str, Any] = (await as_owner.data(CONFIG))["chatUsageLimitConfig"]
     assert stored == result["config"]
     return stored
 

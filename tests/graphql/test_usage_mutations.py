@@ -519,7 +519,7 @@ async def test_auditors_and_members_write_no_usage(
             {"c": world.chat_id},
         )
         await conn.commit()
-    writes = [
+    writes: list[tuple[str, dict[str, Any]]] = [
         (CREATE_CHAT, {"input": {"ownerId": world.owner_id, "organizationId": world.organization_id}}),
         (SET_ARCHIVED, {"input": {"chatId": world.chat_id, "archived": True}}),
         (RECORD, {"input": {"chatId": world.chat_id, "role": "USER", "totalCostMicros": 5}}),

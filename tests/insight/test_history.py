@@ -26,8 +26,8 @@ from tests.limits.factories import LimitFactory
 from tests.limits.test_spend_property import EPOCH, SPAN_MINUTES, build_world, play, step
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def starts(bounds: tuple[tuple[datetime, datetime], ...]) -> list[str]:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -39,7 +40,7 @@ async def test_a_user_override_must_be_greater_than_zero_even_for_a_missing_user
 ) -> None:
     user = await make.user("alice")
     for target in (user, uuid.uuid4()):
-        error = await failure(engine, lambda conn, t=target: upsert_user_override(conn, t, value))
+        error = await failure(engine, partial(upsert_user_override, user_id=target, spend_limit_micros=value))
         assert (error.code, error.message, error.field) == (
             "INVALID_SPEND_LIMIT",
             "Spend limit must be greater than 0.",
@@ -54,8 +55,10 @@ async def test_an_unknown_or_deleted_user_is_not_found_on_upsert_and_delete(
     await make.user_override(deleted, DOLLAR)
     await make.delete_user(deleted)
     for target in (uuid.uuid4(), deleted):
-        upsert = await failure(engine, lambda conn, t=target: upsert_user_override(conn, t, DOLLAR))
-        delete = await failure(engine, lambda conn, t=target: delete_user_override(conn, t))
+        upsert = await failure(
+            engine, partial(upsert_user_override, user_id=target, spend_limit_micros=DOLLAR)
+        )
+        delete = await failure(engine, partial(delete_user_override, user_id=target))
         assert (upsert.code, upsert.field) == ("USER_NOT_FOUND", ["input", "userId"])
         assert (delete.code, delete.field) == ("USER_NOT_FOUND", ["input", "userId"])
 

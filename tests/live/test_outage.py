@@ -4,6 +4,7 @@ its own, stopped and started)."""
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,8 +20,10 @@ __all__ = ["make_server", "postgres"]
 RECOVERY_BOUND_S = 15.0
 
 
-async def test_subscribers_survive_a_database_restart(postgres: Postgres, make_server: object) -> None:
-    server: Server = make_server(postgres.url)  # type: ignore[operator]
+async def test_subscribers_survive_a_database_restart(
+    postgres: Postgres, make_server: Callable[..., Server]
+) -> None:
+    server = make_server(postgres.url)
     await server.start()
     seeded = await seed(postgres.url)
     async with httpx.AsyncClient(base_url=server.url, timeout=CLIENT_TIMEOUT) as http:

@@ -136,7 +136,7 @@ async def test_changes_in_a_burst_are_coalesced_and_the_last_is_sent(engine: Asy
     async with subscribed(server.url, token) as (client, _):
         for _ in range(20):
             await record(engine, chat, 10)
-        events = []
+        events: list[dict[str, Any]] = []
         while not events or events[-1]["currentSpendMicros"] < 200:
             events.append(await client.next_status(within=3))
         # 20 commits, each notified; at one read per 0.3 s at most a handful of events.

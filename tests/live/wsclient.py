@@ -8,6 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -81,7 +82,7 @@ class LiveClient:
 
 @asynccontextmanager
 async def live_client(http_url: str, answer_pings: bool = True) -> AsyncIterator[LiveClient]:
-    async with connect(ws_url(http_url), subprotocols=[PROTOCOL], open_timeout=10) as ws:  # type: ignore[list-item]
+    async with connect(ws_url(http_url), subprotocols=[Subprotocol(PROTOCOL)], open_timeout=10) as ws:
         yield LiveClient(ws, answer_pings)
 
 

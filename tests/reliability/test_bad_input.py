@@ -287,7 +287,7 @@ async def test_text_postgresql_cannot_store_is_bad_user_input_wherever_it_is_sen
 async def test_a_malformed_token_is_401_with_a_code(live: Live, authorization: str) -> None:
     async with httpx.AsyncClient(base_url=live.server.url, timeout=CLIENT_TIMEOUT) as http:
         response = await http.post(
-            "/graphql", json={"query": VIEWER}, headers={"Authorization": authorization.encode("latin-1")}
+            "/graphql", json={"query": VIEWER}, headers={b"Authorization": authorization.encode("latin-1")}
         )
     assert response.status_code == 401
     assert codes(response) == ["UNAUTHENTICATED"]

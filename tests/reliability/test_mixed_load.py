@@ -203,11 +203,11 @@ async def auditor(base_url: str, token: str, until: float) -> list[float]:
 
 
 async def under_load(
-    check_url: str, heavy_url: str, tokens: tuple[str, str], user_id: str
+    check_port: int, heavy_url: str, tokens: tuple[str, str], user_id: str
 ) -> tuple[Checks, int]:
     until = time.monotonic() + LOADED_S
     heavy = asyncio.create_task(auditor(heavy_url, tokens[1], until))
-    checks = await daemon(check_url, tokens[0], user_id, LOADED_S)
+    checks = await daemon(check_port, tokens[0], user_id, LOADED_S)
     return checks, len(await heavy)
 
 

@@ -88,7 +88,7 @@ async def test_a_token_is_accepted_only_through_a_constant_time_comparison_of_it
         compared.append((bytes(stored), bytes(given)))
         return verdict[-1] if verdict else constant_time(stored, given)
 
-    monkeypatch.setattr(tokens.hmac, "compare_digest", spy)
+    monkeypatch.setattr("spendlimits.auth.tokens.hmac.compare_digest", spy)
     async with engine.connect() as conn:
         accepted = await tokens.verify_secret(conn, secret)
         # The database found the row by hash; the decision is still the constant-time comparison's.
