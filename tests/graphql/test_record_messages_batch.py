@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits import metrics
 from tests.conftest import GraphQLClient
-from tests.graphql.test_usage_mutations import RECORD, World, world  # noqa: F401 - fixture
+from tests.graphql import test_usage_mutations as usage
+from tests.graphql.test_usage_mutations import RECORD, World
 from tests.test_import import good_lines, run_import
+
+world = usage.world  # the same chat, models and owner as the single-message tests
 
 RECORD_MANY = """
 mutation ($input: RecordChatMessagesInput!) {

@@ -6,9 +6,9 @@ from typing import Annotated
 import strawberry
 
 from spendlimits.directory import ingest
-from spendlimits.errors import DomainError
 from spendlimits.directory.cost import TokenUsage
 from spendlimits.directory.messages import MessageRole
+from spendlimits.errors import DomainError
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import BadUserInput, UserError, UserErrorCode, parse_id
 from spendlimits.graphql.mutations.transaction import in_transaction
@@ -208,8 +208,8 @@ class MessageMutation:
                 ready.append((index, item.to_domain()))
             except BadUserInput as bad:
                 # An id that is not a UUID fails its message only, like every other input error.
-                error = DomainError("INVALID_INPUT", bad.message, ["input"])
-                results[index] = _batch_result(index, error)
+                refused = DomainError("INVALID_INPUT", bad.message, ["input"])
+                results[index] = _batch_result(index, refused)
         if ready:
             async with info.context.engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
