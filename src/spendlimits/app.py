@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from spendlimits import graphiql, metrics
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
@@ -25,6 +24,7 @@ from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.context import Context
 from spendlimits.graphql.schema import schema
+from spendlimits.graphql.trusted_documents import TrustedDocumentsView, default_registry
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_endpoint import metrics_endpoint
 from spendlimits.observe import ObserveRequests
@@ -40,7 +40,7 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-class GraphQLView(GraphQL[Context, None]):
+class GraphQLView(TrustedDocumentsView):
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.engine = engine
@@ -176,6 +176,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    default_registry()  # a bad registry stops the server here, not at a request
     metrics.instrument_engine(engine, settings.pool_size + settings.pool_max_overflow)
     authenticator = Authenticator(engine, settings.check_timeout_ms / 1000)
     graphql = ObserveRequests(

@@ -51,6 +51,8 @@ class Settings:
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
+    #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
+    trusted_documents_only: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -69,4 +71,6 @@ class Settings:
             max_body_bytes=_int("SPENDLIMITS_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
+            trusted_documents_only=_choice("SPENDLIMITS_TRUSTED_DOCUMENTS_ONLY", "false", ("true", "false"))
+            == "true",
         )
