@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendlimits import graphiql, metrics
+from spendlimits import graphiql, metrics, metrics_workers
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
@@ -186,6 +186,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        metrics_workers.worker_stopped()
         await engine.dispose()
 
     return Starlette(

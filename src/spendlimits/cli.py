@@ -13,6 +13,7 @@ from spendlimits.db import migrate
 from spendlimits.db.engine import create_engine, database_url
 from spendlimits.errors import DomainError
 from spendlimits.logs import configure_logging
+from spendlimits.metrics_workers import shared_metrics_dir
 from spendlimits.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -85,15 +86,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
-    uvicorn.run(
-        "spendlimits.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    with shared_metrics_dir(args.workers or 1):
+        uvicorn.run(
+            "spendlimits.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
     return 0
 
 
