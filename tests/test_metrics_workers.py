@@ -78,12 +78,12 @@ async def test_every_scrape_counts_the_requests_of_both_workers(
     headers = {"Authorization": f"Bearer {await make_token(engine, owner)}"}
     # A new connection per request, so the kernel hands them to both workers.
     for _ in range(REQUESTS):
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
-            answer = http.post("/graphql", json={"query": QUERY})
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
+            answer = await http.post("/graphql", json={"query": QUERY})
             assert answer.status_code == 200, answer.text
     for _ in range(10):
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
-            scrape = http.get("/metrics")
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
+            scrape = await http.get("/metrics")
             assert scrape.status_code == 200
             assert served(scrape.text) == REQUESTS
     shared = list(tmp.glob("spendlimits-metrics-*"))
