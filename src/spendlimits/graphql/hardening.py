@@ -10,7 +10,6 @@ the module-level LRU caches strawberry keeps for ParserCache and ValidationCache
 
 from collections.abc import Iterator
 from contextlib import suppress
-from functools import partial
 
 from graphql import GraphQLSyntaxError
 from strawberry.extensions import (
@@ -18,8 +17,9 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
+
+from spendlimits.graphql.document_cache import DocumentCache
 
 #: Levels of fields below an operation's root field; useful paths through the schema need about 7
 #: (users > nodes > groups > members > nodes > organizations > everyoneGroup > id).
@@ -66,6 +66,6 @@ class DocumentLimits(AddValidationRules):
 
 EXTENSIONS = (
     DocumentLimits,
-    partial(CachedParser, maxsize=CACHE_SIZE),
-    partial(ValidationCache, maxsize=CACHE_SIZE),
+    # Replaces CachedParser and ValidationCache: one lookup by text (graphql/document_cache.py).
+    DocumentCache,
 )
