@@ -141,7 +141,9 @@ def check_requests(port: int, token: str, users: list[Any], trusted: bool = Fals
         harness.graphql_request(
             port,
             token,
-            json.dumps({**document, "operationName": "DaemonCheck", "variables": {"userId": str(u)}}).encode(),
+            json.dumps(
+                {**document, "operationName": "DaemonCheck", "variables": {"userId": str(u)}}
+            ).encode(),
         )
         for u in users
     ]
@@ -199,8 +201,8 @@ async def bench(
                         await harness.measure_cpu(
                             url,
                             servers["now"].pids(),
-                            lambda requests=trusted, level=concurrency: harness.http_load(
-                                servers["now"].port, level, seconds, requests, EXPECT
+                            lambda requests=trusted, level=concurrency, port=servers["now"].port: (
+                                harness.http_load(port, level, seconds, requests, EXPECT)
                             ),
                         )
                     )
