@@ -1,9 +1,13 @@
 """Recording messages and their cost: the chat daemon (CHATD) or an OWNER."""
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from spendlimits.directory import ingest
 from spendlimits.directory.cost import TokenUsage
@@ -122,6 +126,60 @@ class RecordChatMessagesPayload:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch's messages as domain values, or why each could not be read (by input index)."""
+
+    messages: list[ingest.NewMessage | DomainError]
+
+    @classmethod
+    def of(cls, inputs: list[RecordChatMessageInput]) -> "PreparedBatch":
+        return cls([_prepared(item.to_domain) for item in inputs])
+
+    @classmethod
+    def from_input(cls, _: type, value: Mapping[str, Any], __: object) -> "PreparedBatch":
+        """strawberry's from_input hook: the batch straight from graphql-core's coerced values.
+
+        strawberry's own conversion builds an input object per message and resolves each field's
+        type annotation on the way: 85% of a 1,000-message request's CPU (profiled), for values
+        graphql-core has already coerced and checked against the schema.
+        """
+        return cls([_prepared(partial(_from_coerced, raw)) for raw in value["messages"]])
+
+
+def _prepared(build: Callable[[], ingest.NewMessage]) -> ingest.NewMessage | DomainError:
+    try:
+        return build()
+    except BadUserInput as bad:
+        # An id that is not a UUID fails its message only, like every other input error.
+        return DomainError("INVALID_INPUT", bad.message, ["input"])
+
+
+def _from_coerced(raw: Mapping[str, Any]) -> ingest.NewMessage:
+    """A message from graphql-core's coerced input (defaults filled in, scalars parsed)."""
+    usage = raw.get("usage")
+    model_id = raw.get("modelId")
+    return ingest.NewMessage(
+        chat_id=parse_id(raw["chatId"], "chatId"),
+        role=MessageRole(raw["role"]),
+        model_id=parse_id(model_id, "modelId") if model_id is not None else None,
+        usage=None
+        if usage is None
+        else TokenUsage(
+            input_tokens=usage.get("inputTokens") or 0,
+            output_tokens=usage.get("outputTokens") or 0,
+            cache_read_tokens=usage.get("cacheReadTokens") or 0,
+            cache_write_tokens=usage.get("cacheWriteTokens") or 0,
+        ),
+        total_cost_micros=raw.get("totalCostMicros"),
+        created_at=raw.get("createdAt"),
+        idempotency_key=raw.get("idempotencyKey"),
+    )
+
+
+get_object_definition(RecordChatMessagesInput, strict=True).from_input = PreparedBatch.from_input
+
+
 def _batch_error(index: int, error: DomainError) -> UserError:
     """A message's error with its path inside the batch: ["input", "messages", "3", "createdAt"]."""
     rest = error.field[1:] if error.field and error.field[0] == "input" else (error.field or [])
@@ -193,7 +251,9 @@ class MessageMutation:
         input: Annotated[RecordChatMessagesInput, strawberry.argument(description="The messages.")],
     ) -> RecordChatMessagesPayload:
         require_usage_writer(info.context.principal)
-        count = len(input.messages)
+        # Built by PreparedBatch.from_input; a plain input object only if that hook is not in place.
+        batch = input if isinstance(input, PreparedBatch) else PreparedBatch.of(input.messages)
+        count = len(batch.messages)
         if not 1 <= count <= MAX_BATCH:
             error = UserError(
                 code=UserErrorCode.INVALID_INPUT,
@@ -203,13 +263,11 @@ class MessageMutation:
             return RecordChatMessagesPayload(results=[], errors=[error])
         results: list[RecordChatMessageResult | None] = [None] * count
         ready: list[tuple[int, ingest.NewMessage]] = []
-        for index, item in enumerate(input.messages):
-            try:
-                ready.append((index, item.to_domain()))
-            except BadUserInput as bad:
-                # An id that is not a UUID fails its message only, like every other input error.
-                refused = DomainError("INVALID_INPUT", bad.message, ["input"])
-                results[index] = _batch_result(index, refused)
+        for index, item in enumerate(batch.messages):
+            if isinstance(item, DomainError):
+                results[index] = _batch_result(index, item)
+            else:
+                ready.append((index, item))
         if ready:
             async with info.context.engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
