@@ -305,6 +305,10 @@ async def batches_against_domain(
                             for run, _ in found:
                                 if run.errors:
                                     raise SystemExit(f"{run.errors} failed batches, first: {run.first_error}")
+                                if not run.latencies:
+                                    raise SystemExit(
+                                        f"no batch of {size} finished in {seconds:g} s: try --seconds"
+                                    )
                         (http, http_cpu), (domain, _) = (
                             harness.median_run(runs["http"]),
                             harness.median_run(runs["domain"]),
@@ -445,7 +449,7 @@ async def main() -> None:
             [100, 1000],
             [1, 4],
             args.rounds or (1 if args.quick else 3),
-            seconds,
+            max(seconds, 4.0),
         )
         if args.batches_only:
             return
