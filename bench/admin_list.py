@@ -291,9 +291,10 @@ async def growth(url: str, seeded: harness.Seeded, totals: list[int], iterations
     with and without totalCount, over HTTP (1 worker, one client)."""
     cells: dict[str, list[float]] = {}
     with harness.Server(url, workers=1) as server:
-        async with harness.http_connections(server.port, 1) as (connection,):
-            for total in totals:
-                middle = key_cursor(*await grow_to(url, total))
+        for total in totals:
+            middle = key_cursor(*await grow_to(url, total))
+            # A new connection per size: growing to 1M users outlasts uvicorn's keep-alive timeout.
+            async with harness.http_connections(server.port, 1) as (connection,):
                 for first in (10, 100):
                     for label, document, after in (
                         ("first page", PAGE, None),
@@ -314,7 +315,8 @@ async def growth(url: str, seeded: harness.Seeded, totals: list[int], iterations
                         cells.setdefault(f"users(first: {first}), {label}", []).append(
                             statistics.median(samples) * 1000
                         )
-                print(f"  {total:,} users done", flush=True)
+                latest = ", ".join(f"{name}: {values[-1]:.1f}" for name, values in cells.items())
+                print(f"  {total:,} users: {latest} (ms)", flush=True)
     rows = [
         [name, *(f"{v:.1f}" for v in values), f"**{values[-1] / values[0]:.2f}**"]
         for name, values in cells.items()
