@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow test-browser test-reliability client test-all lint typecheck schema check-schema check lock clean
+.PHONY: run test test-slow test-browser test-reliability bench-smoke client test-all lint typecheck schema check-schema check lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("spendlimits needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -24,9 +24,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## The slow suites: several server processes racing reservations on one database.
+## The slow suites: several server processes racing reservations on one database, one of them
+## through a PgBouncer in transaction mode (installs Debian's pgbouncer if missing).
 test-slow: $(STAMP)
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { echo "installing pgbouncer with apt-get ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## Smoke run of the contention benchmark (bench/contention.py --quick; BENCHMARKS.md has full figures).
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/contention.py --quick $(BENCH_ARGS)
 
 ## Faults, hostile input, load and security against real `spendlimits serve` processes, each test on
 ## a PostgreSQL of its own (RELIABILITY.md).

@@ -26,6 +26,7 @@ import functools
 import os
 import platform
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -44,8 +45,11 @@ from spendlimits.directory.messages import MessageRole
 from spendlimits.limits.check import check
 from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.limits.resolution import effective_limit
-from spendlimits.limits.spend import raw_spend
 from spendlimits.settings import Settings
+
+# raw_spend is a verification helper kept with the tests, outside the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.limits.spend_reads import raw_spend
 
 SCRATCH = "spendlimits_bench_check_history"
 HEAVY_MESSAGES = 1_000_000

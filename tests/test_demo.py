@@ -42,8 +42,13 @@ async def rollup_mismatches(engine: AsyncEngine) -> int:
                     FROM chat_messages m JOIN chats c ON c.id = m.chat_id
                     WHERE m.total_cost_micros IS NOT NULL
                     GROUP BY 1, 2, 3
+                ),
+                -- Summed over the rollup's slots (migration 000003).
+                rolled_up AS (
+                    SELECT user_id, day, organization_id, sum(spend_micros) AS spend_micros
+                    FROM chat_spend_daily GROUP BY 1, 2, 3
                 )
-                SELECT count(*) FROM raw FULL JOIN chat_spend_daily d USING (user_id, day, organization_id)
+                SELECT count(*) FROM raw FULL JOIN rolled_up d USING (user_id, day, organization_id)
                 WHERE raw.spend IS DISTINCT FROM d.spend_micros
                 """
             )

@@ -53,6 +53,8 @@ class Settings:
     log_format: str
     #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
     trusted_documents_only: bool = False
+    #: "none" or "transaction": DATABASE_URL points at a pooler in transaction mode (PgBouncer).
+    db_pooler: str = "none"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -73,4 +75,5 @@ class Settings:
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
             trusted_documents_only=_choice("SPENDLIMITS_TRUSTED_DOCUMENTS_ONLY", "false", ("true", "false"))
             == "true",
+            db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),
         )

@@ -17,8 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
+# Summed over slots: concurrent writers of one key add to different rows (migration 000003).
 ROLLUP = text(
-    "SELECT user_id, organization_id, day, spend_micros FROM chat_spend_daily WHERE spend_micros <> 0"
+    """
+    SELECT user_id, organization_id, day, sum(spend_micros) AS spend_micros FROM chat_spend_daily
+    GROUP BY 1, 2, 3 HAVING sum(spend_micros) <> 0
+    """
 )
 RAW = text(
     """
@@ -146,3 +150,58 @@ async def test_chat_owner_and_organization_cannot_change(engine: AsyncEngine) ->
             await conn.execute(
                 text("UPDATE chats SET organization_id = :o WHERE id = :c"), {"o": other, "c": chat}
             )
+
+
+WRITERS = 16
+
+
+async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """16 sessions record (and some delete) messages of one user on one day at once: the rollup,
+    summed over its slots, still equals the raw sum, no row went negative, and the writers spread
+    over several slots instead of queueing on one row."""
+    import asyncio
+    import random
+
+    import asyncpg
+
+    from tests.conftest import plain
+    from tests.limits.factories import LimitFactory
+
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    chats = [await make.chat(user, org) for _ in range(4)]
+    day = datetime(2025, 6, 15, 12, tzinfo=UTC)
+
+    async def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = await asyncpg.connect(plain(database_url))
+        try:
+            for step in range(25):
+                ids = await conn.fetch(
+                    """
+                    INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at)
+                    SELECT $1, 'assistant', c, $2 FROM unnest($3::bigint[]) AS c RETURNING id
+                    """,
+                    rng.choice(chats),
+                    day,
+                    [rng.randrange(0, 10_000) for _ in range(rng.randrange(1, 4))],
+                )
+                if step < 10 and rng.random() < 0.3:
+                    # A hard delete lowers the key's spend: the path that folds the slots into one.
+                    # Early only, so that the later inserts show the writers spreading again.
+                    await conn.execute("DELETE FROM chat_messages WHERE id = $1", ids[0]["id"])
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(seed) for seed in range(WRITERS)))
+    async with engine.connect() as conn:
+        assert await rows(conn, ROLLUP) == await rows(conn, RAW)
+        total = await conn.scalar(text("SELECT sum(spend_micros) FROM chat_spend_daily"))
+        negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_daily WHERE spend_micros < 0"))
+        slots = await conn.scalar(text("SELECT count(DISTINCT slot) FROM chat_spend_daily"))
+    assert total and total > 0
+    assert negative == 0
+    assert slots and slots > 1

@@ -21,7 +21,7 @@ RESERVE = """
 mutation ($input: ReserveChatSpendInput!) {
   reserveChatSpend(input: $input) {
     reservation { FIELDS }
-    check { allowed failedOpen failedClosed status { heldMicros currentSpendMicros } exceeded { spentMicros limitMicros } }
+    check { allowed failedOpen failedClosed status { heldMicros currentSpendMicros } exceeded { spentMicros heldMicros limitMicros } }
     replayed
     errors { code field }
   }
@@ -103,7 +103,8 @@ async def test_the_daemon_reserves_settles_and_the_status_follows(
     refused = await reserve(as_chatd, userId=user, estimateMicros=21)
     assert refused["reservation"] is None
     assert refused["check"]["allowed"] is False
-    assert refused["check"]["exceeded"] == {"spentMicros": 0, "limitMicros": 100}
+    # The refusal says that live holds, not spend, used the budget up.
+    assert refused["check"]["exceeded"] == {"spentMicros": 0, "heldMicros": 80, "limitMicros": 100}
 
     settled = await settle(as_chatd, reservation["id"], chat, 60)
     assert settled["errors"] == [] and settled["replayed"] is False
@@ -315,3 +316,16 @@ async def test_fail_closed_reaches_the_daemon_when_the_database_errors(
     reserved = await reserve(as_chatd, userId=daemon_scene["user"], estimateMicros=1)
     assert reserved["reservation"] is None and reserved["errors"] == []
     assert (reserved["check"]["allowed"], reserved["check"]["failedClosed"]) == (False, True)
+
+
+async def test_a_reserve_of_zero_at_spend_equal_to_the_limit_is_refused_over_http(
+    as_chatd: GraphQLClient, daemon_scene: dict[str, str], make: LimitFactory
+) -> None:
+    """Equality blocks every reserve, even one that would hold nothing, as it blocks the check."""
+    await make.message(uuid.UUID(daemon_scene["chat"]), 100)
+    refused = await reserve(as_chatd, userId=daemon_scene["user"], estimateMicros=0)
+    assert refused["reservation"] is None and refused["errors"] == []
+    assert refused["check"]["allowed"] is False
+    assert refused["check"]["exceeded"] == {"spentMicros": 100, "heldMicros": 0, "limitMicros": 100}
+    checked = await as_chatd.data(CHECK, {"user": daemon_scene["user"]})
+    assert checked["chatUsageLimitCheck"]["allowed"] is False

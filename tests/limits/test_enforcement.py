@@ -71,10 +71,16 @@ def shape(result: CheckResult) -> tuple[object, ...]:
     return (result.allowed, result.failed_open, result.failed_closed, result.status, result.exceeded)
 
 
-async def test_a_fresh_install_fails_open(engine: AsyncEngine) -> None:
+async def test_a_fresh_install_fails_open(engine: AsyncEngine, user: uuid.UUID) -> None:
+    """Stored mode and behaviour both: a decision that reads the fresh configuration, then one that
+    fails, answers FAIL_OPEN (a FAIL_CLOSED default, stored or in the process, would fail this)."""
     async with engine.connect() as conn:
         config = await get_config(conn)
     assert (config.enforcement_mode, config.reservation_ttl_seconds) == (EnforcementMode.FAIL_OPEN, 300)
+    assert (await check(engine, user, timeout_seconds=TIMEOUT)).allowed
+    await break_database(engine)
+    answers = await decisions(engine, user, TIMEOUT)
+    assert [shape(a) for a in answers] == [FAILED_OPEN, FAILED_OPEN]
 
 
 async def test_the_mode_and_ttl_are_kept_when_an_update_does_not_give_them(engine: AsyncEngine) -> None:

@@ -5,16 +5,19 @@ even when the database hangs; they share this one mechanism.
 """
 
 import asyncio
-from collections.abc import Coroutine
+import functools
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 T = TypeVar("T")
 
 #: What "the check cannot be evaluated" looks like: the database refused, broke or is unreachable.
-CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError)
+#: The driver's own errors are here for statements sent on the driver with no second try (a reserve).
+CANNOT_EVALUATE = (DBAPIError, PoolTimeout, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class CannotEvaluate(Exception):
@@ -44,12 +47,31 @@ def _settle(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-async def within_deadline(work: Coroutine[Any, Any, T], timeout_seconds: float) -> T:
+def _undo_when_late(undo: Callable[[T], Coroutine[Any, Any, None]], task: asyncio.Task[T]) -> None:
+    if task.cancelled() or task.exception() is not None:
+        return
+    compensation = asyncio.get_running_loop().create_task(undo(task.result()))
+    _abandoned.add(compensation)
+    compensation.add_done_callback(_settle)
+
+
+async def within_deadline(
+    work: Coroutine[Any, Any, T],
+    timeout_seconds: float,
+    *,
+    undo_late: Callable[[T], Coroutine[Any, Any, None]] | None = None,
+) -> T:
     """``work``'s result, or CannotEvaluate when the database errs or does not answer in time.
 
     The work runs as its own task and is abandoned (cancelled, not awaited) at the deadline:
     awaiting a cancelled query against a hung server could itself hang, and the answer must come
     in bounded time. Exceptions other than database failures (NotFound, DomainError) propagate.
+
+    With ``undo_late`` (work that writes, and whose statement the database itself ends by the same
+    deadline), the work is not cancelled but left to finish; should it still succeed, its result
+    is handed to ``undo_late``. A write can commit just before its deadline while its answer is
+    still on the way (a loaded server reads it late): the caller has already said "nothing done",
+    and ``undo_late`` makes that true again.
     """
     task = asyncio.create_task(work)
     try:
@@ -58,7 +80,10 @@ async def within_deadline(work: Coroutine[Any, Any, T], timeout_seconds: float) 
         task.cancel()
         raise
     if not done:
-        task.cancel()
+        if undo_late is None:
+            task.cancel()
+        else:
+            task.add_done_callback(functools.partial(_undo_when_late, undo_late))
         _abandoned.add(task)
         task.add_done_callback(_settle)
         raise CannotEvaluate(f"no answer from the database within {round(timeout_seconds * 1000)} ms")

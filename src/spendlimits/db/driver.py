@@ -11,7 +11,9 @@ statement, and a statement sent past it would run outside the transaction its ca
 When the driver raises, the statement is sent again through SQLAlchemy, so failures look exactly
 as they did (DBAPIError, a dropped connection invalidated in the pool, fail-open decisions): the
 fast path only ever adds successes. A second try is harmless on an autocommit connection, where a
-failed statement changed nothing.
+failed statement changed nothing, for reads. A decision that writes (a reserve) passes
+``resend_on_error=False``: its failure is final and reported as it is, so a statement never runs
+twice against one answer, and never past the deadline it was sent with.
 """
 
 import time
@@ -37,7 +39,9 @@ class HotStatement:
         self.statement = statement
         self._compiled: tuple[str, tuple[str, ...]] | None = None
 
-    async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Row]:
+    async def fetch(
+        self, conn: AsyncConnection, params: Mapping[str, Any], *, resend_on_error: bool = True
+    ) -> Sequence[Row]:
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         if driver is not None and getattr(raw.dbapi_connection, "autocommit", False) is True:
@@ -48,8 +52,10 @@ class HotStatement:
             started = time.perf_counter()
             try:
                 rows: Sequence[Row] = await driver.fetch(sql, *(params[n] for n in names))
-            except Exception:  # noqa: S110 - sent again below, where the failure is reported as usual
-                pass
+            except Exception:
+                if not resend_on_error:
+                    raise
+                # Sent again below, where the failure is reported as usual.
             else:
                 metrics.record_statement(time.perf_counter() - started)
                 return rows

@@ -1,5 +1,6 @@
 """The async SQLAlchemy engine, configured from Settings."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -29,6 +30,8 @@ def database_url(settings: Settings) -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    if settings.db_pooler == "transaction":
+        return _behind_transaction_pooler(url, settings)
     return create_async_engine(
         asyncpg_url(url),
         pool_size=settings.pool_size,
@@ -53,6 +56,33 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
                 "plan_cache_mode": "force_generic_plan",
             },
             # A hung server must not hang connection attempts either.
+            "timeout": max(settings.statement_timeout_ms / 1000, 1.0),
+        },
+    )
+
+
+def _behind_transaction_pooler(url: str, settings: Settings) -> AsyncEngine:
+    """The engine for a pooler in transaction mode (SPENDLIMITS_DB_POOLER=transaction).
+
+    Successive transactions of one client connection may run on different server connections, so:
+    no named prepared statements survive between them (asyncpg's statement cache and SQLAlchemy's
+    are off; the statements SQLAlchemy prepares get names that never collide, and the driver path
+    uses the unnamed statement, parsed and run before the pooler may switch servers); and session
+    settings cannot be sent at connect, since PgBouncer refuses unknown startup parameters: set
+    statement_timeout, jit = off and plan_cache_mode = force_generic_plan on the database or role
+    (ALTER DATABASE ... SET), as docs/reservations.md says. Decisions need nothing else: each is one
+    statement in autocommit, and the user's lock is a transaction lock.
+    """
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        pool_pre_ping=False,
+        connect_args={
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__spendlimits_{uuid.uuid4()}__",
+            "server_settings": {"TimeZone": "UTC", "application_name": "spendlimits"},
             "timeout": max(settings.statement_timeout_ms / 1000, 1.0),
         },
     )

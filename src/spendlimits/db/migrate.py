@@ -85,7 +85,11 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
 async def connect(url: str) -> asyncpg.Connection:
     """A plain asyncpg connection: migration files hold several statements, which need the
     simple query protocol that SQLAlchemy's prepared statements do not use."""
-    return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    # No statement cache: a cached (named) statement breaks behind a transaction pooler (PgBouncer),
+    # and nothing here runs often enough to gain from one.
+    return await asyncpg.connect(
+        url.replace("postgresql+asyncpg://", "postgresql://", 1), statement_cache_size=0
+    )
 
 
 async def _prepare(conn: asyncpg.Connection) -> None:

@@ -61,7 +61,9 @@ async def ensure_chat(
     """Creates a chat (with ``chat_id`` when given, for re-runnable imports); True when created.
 
     The owner must be a live user; a child chat must have its parent's owner, since its spend is
-    its owner's. A chat that already has ``chat_id`` is returned when it matches, else refused.
+    its owner's, and its parent's organization, since a group limit counts the spend of one
+    organization (the database refuses both, migrations 000001 and 000004). A chat that already
+    has ``chat_id`` is returned when it matches, else refused.
     """
     check_text(title, "Title", 512, ["input", "title"])
     found = (
@@ -70,7 +72,10 @@ async def ensure_chat(
                 """
                 SELECT EXISTS (SELECT 1 FROM users WHERE id = :owner_id AND NOT deleted) AS owner_found,
                        EXISTS (SELECT 1 FROM organizations WHERE id = :organization_id) AS organization_found,
-                       (SELECT owner_id FROM chats WHERE id = CAST(:parent_chat_id AS uuid)) AS parent_owner_id
+                       parent.owner_id AS parent_owner_id,
+                       parent.organization_id AS parent_organization_id
+                FROM (SELECT) AS one
+                LEFT JOIN chats AS parent ON parent.id = CAST(:parent_chat_id AS uuid)
                 """
             ),
             {"owner_id": owner_id, "organization_id": organization_id, "parent_chat_id": parent_chat_id},
@@ -86,6 +91,12 @@ async def ensure_chat(
         if found.parent_owner_id != owner_id:
             raise DomainError(
                 "INVALID_INPUT", "A child chat must have its parent chat's owner.", ["input", "parentChatId"]
+            )
+        if found.parent_organization_id != organization_id:
+            raise DomainError(
+                "INVALID_INPUT",
+                "A child chat must be in its parent chat's organization.",
+                ["input", "organizationId"],
             )
     row = (
         await conn.execute(

@@ -54,6 +54,14 @@ def check_username(username: str, field: list[str]) -> str:
     return check_name(username, "Username", field)
 
 
+def check_email(email: str) -> str:
+    if not (
+        3 <= len(email) <= 254 and "@" in email and all(c.isprintable() and not c.isspace() for c in email)
+    ):
+        raise DomainError("INVALID_INPUT", "Email must be an address like a@b.c.", ["input", "email"])
+    return email
+
+
 async def create_user(
     conn: AsyncConnection,
     *,
@@ -66,10 +74,8 @@ async def create_user(
 ) -> User:
     check_username(username, ["input", "username"])
     check_text(name, "Name", 128, ["input", "name"])
-    if email is not None and not (
-        3 <= len(email) <= 254 and "@" in email and all(c.isprintable() and not c.isspace() for c in email)
-    ):
-        raise DomainError("INVALID_INPUT", "Email must be an address like a@b.c.", ["input", "email"])
+    if email is not None:
+        check_email(email)
     check_text(avatar_url, "Avatar URL", 2048, ["input", "avatarUrl"])
     try:
         async with conn.begin_nested():
@@ -192,21 +198,45 @@ async def list_users(
     return Page(items=page.items, total_count=total)
 
 
+#: The database's name for the rule that a deployment keeps a live owner (migration 000004).
+KEEP_AN_OWNER = "users_keep_an_owner"
+
+
+def _refuses_last_owner(error: IntegrityError) -> bool:
+    # asyncpg's exception (the adapted one's cause) names the constraint the trigger raised.
+    cause = error.orig.__cause__ if error.orig is not None else None
+    return getattr(cause, "constraint_name", None) == KEEP_AN_OWNER
+
+
+async def _update_users(conn: AsyncConnection, statement: Any, params: dict[str, Any]) -> Row[Any] | None:
+    """One UPDATE of a user's row; the last live owner's refusal becomes a LAST_OWNER error."""
+    try:
+        async with conn.begin_nested():
+            return (await conn.execute(statement, params)).one_or_none()
+    except IntegrityError as exc:
+        if _refuses_last_owner(exc):
+            raise DomainError(
+                "LAST_OWNER",
+                "The last owner cannot be deleted or demoted: make another user an owner first.",
+                ["input", "userId"],
+            ) from None
+        raise
+
+
+_DELETE_USER = text(
+    f"""
+    UPDATE users SET deleted = true, updated_at = CASE WHEN deleted THEN updated_at ELSE now() END
+    WHERE id = :id RETURNING {COLUMNS}
+    """
+)
+
+
 async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> User:
     """Soft delete: the user keeps their chats and spend history but leaves every organization and
-    group, and their tokens are revoked. Their username becomes free. Deleting twice is harmless.
+    group, loses their override, and their tokens are revoked. Their username becomes free.
+    Deleting twice is harmless. The last live owner cannot be deleted (LAST_OWNER).
     """
-    row = (
-        await conn.execute(
-            text(
-                f"""
-                UPDATE users SET deleted = true, updated_at = CASE WHEN deleted THEN updated_at ELSE now() END
-                WHERE id = :id RETURNING {COLUMNS}
-                """
-            ),
-            {"id": user_id},
-        )
-    ).one_or_none()
+    row = await _update_users(conn, _DELETE_USER, {"id": user_id})
     if row is None:
         raise DomainError("USER_NOT_FOUND", "User not found.", ["input", "userId"])
     # A second statement, so its snapshot includes memberships added by transactions that held the
@@ -221,6 +251,59 @@ async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> User:
         ),
         {"id": user_id},
     )
+    return user_from_row(row)
+
+
+# A field passed as NULL keeps its value (the `set_*` flags tell "keep" from "clear" for email).
+_UPDATE_USER = text(
+    f"""
+    UPDATE users SET
+        role = coalesce(CAST(:role AS text), role),
+        name = coalesce(CAST(:name AS text), name),
+        email = CASE WHEN :set_email THEN CAST(:email AS text) ELSE email END,
+        avatar_url = coalesce(CAST(:avatar_url AS text), avatar_url),
+        updated_at = now()
+    WHERE id = :id AND NOT deleted
+    RETURNING {COLUMNS}
+    """
+)
+
+
+async def update_user(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    *,
+    role: Role | None = None,
+    name: str | None = None,
+    email: str | None = None,
+    set_email: bool = False,
+    avatar_url: str | None = None,
+) -> User:
+    """Changes a live user's role or profile; None keeps a field (``set_email`` to clear the email).
+
+    The last live owner cannot be demoted (LAST_OWNER), whoever asks and however many ask at once:
+    the database checks it under a lock (migration 000004).
+    """
+    if name is not None:
+        check_text(name, "Name", 128, ["input", "name"])
+    if set_email and email is not None:
+        check_email(email)
+    if avatar_url is not None:
+        check_text(avatar_url, "Avatar URL", 2048, ["input", "avatarUrl"])
+    row = await _update_users(
+        conn,
+        _UPDATE_USER,
+        {
+            "id": user_id,
+            "role": None if role is None else role.value,
+            "name": name,
+            "email": email,
+            "set_email": set_email,
+            "avatar_url": avatar_url,
+        },
+    )
+    if row is None:
+        raise DomainError("USER_NOT_FOUND", "User not found.", ["input", "userId"])
     return user_from_row(row)
 
 

@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 
 from spendlimits.db.deadline import CannotEvaluate
 from spendlimits.errors import DomainError
+from spendlimits.graphql.descriptions import described_enum
 from spendlimits.graphql.scalars import InvalidScalar
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,37 @@ class UserErrorCode(enum.Enum):
     RESERVATION_NOT_FOUND = "RESERVATION_NOT_FOUND"
     #: Release of a reservation that is no longer HELD (settle of a RELEASED one, too).
     RESERVATION_NOT_HELD = "RESERVATION_NOT_HELD"
+    #: Deleting or demoting the deployment's last live owner.
+    LAST_OWNER = "LAST_OWNER"
 
 
-strawberry.enum(UserErrorCode, description="Why a mutation did not do what it was asked.")
+described_enum(
+    UserErrorCode,
+    "UserErrorCode",
+    "Why a mutation did not do what it was asked.",
+    {
+        "INVALID_INPUT": "A value is malformed or breaks a rule (a name, a length, a time, a parent chat).",
+        "INVALID_SPEND_LIMIT": "A spend limit must be greater than 0.",
+        "INVALID_PERIOD": "A period is required with a spend limit.",
+        "USER_NOT_FOUND": "No live user has this id.",
+        "GROUP_NOT_FOUND": "No group has this id.",
+        "ORGANIZATION_NOT_FOUND": "No organization has this id.",
+        "CHAT_NOT_FOUND": "No chat has this id.",
+        "MODEL_NOT_FOUND": "No chat model has this id.",
+        "TOKEN_NOT_FOUND": "No API token has this id.",
+        "OVERRIDE_NOT_FOUND": "The user or group has no override to delete.",
+        "ALREADY_EXISTS": "The name (or id) is taken.",
+        "IDEMPOTENCY_CONFLICT": "The idempotency key was used before with different input.",
+        "RESERVATION_NOT_FOUND": "No reservation has this id.",
+        "RESERVATION_NOT_HELD": "The reservation is no longer HELD.",
+        "LAST_OWNER": "The deployment's last live owner cannot be deleted or demoted.",
+    },
+)
 
 
 @strawberry.type(description="An expected failure of a mutation, returned as data.")
 class UserError:
-    code: UserErrorCode
+    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")
     message: str = strawberry.field(
         description='A sentence for people, e.g. "Spend limit must be greater than 0.".'
     )

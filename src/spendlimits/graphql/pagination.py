@@ -25,8 +25,10 @@ _KEY_PREFIX = "key:"
 
 @strawberry.type(description="Where a page ends and whether another follows.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="True when another page follows this one.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to get the next page; null when the page is empty."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
 
 Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery))
+Query.__strawberry_definition__.description = "What can be read; each field says who may read it."  # type: ignore[attr-defined] # merge_types takes no description
 Mutation = merge_types(
     "Mutation",
     (
@@ -38,6 +39,9 @@ Mutation = merge_types(
         MessageMutation,
         ReservationsMutation,
     ),
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined] # merge_types takes no description
+    "What can be changed. Expected failures come back as data (errors: [UserError!]!) and write nothing."
 )
 
 

@@ -6,35 +6,42 @@ settles the actual cost (``settle``) or releases the hold (``release``). Guarant
 settled spend never exceeds the limit when every call's actual cost is at most its estimate and it
 is settled within its TTL, whatever the number of callers, processes or machines.
 
-Why it holds: reserves of one user are serialised by a PostgreSQL advisory transaction lock on the
-user (never a process-local lock), and each decides on spend + live holds + estimate read in one
-statement, after the previous holder of the lock committed. Settle swaps a hold for a cost no
-larger than it, in one transaction, so any snapshot sees either the hold or the cost.
+Why it holds: a reserve is ONE call of the SQL function ``spendlimits_reserve`` (migration 000003)
+in autocommit. Reserves of one user are serialised by a PostgreSQL advisory transaction lock on the
+user (never a process-local lock), held for that call's execution only, never across Python
+scheduling or network round trips; each decides on spend + live holds + estimate read after the
+previous holder of the lock committed. The database enforces the caller's deadline: the lock wait
+is bounded by ``lock_timeout`` and nothing is written once ``clock_timestamp()`` is past the
+deadline, so an answer of "nothing held" stays true. Settle swaps a hold for a cost no larger than
+it, in one transaction, so any snapshot sees either the hold or the cost.
 """
 
 import enum
 import hashlib
 import json
+import logging
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+import asyncpg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
+from spendlimits.db.driver import HotStatement, Row
 from spendlimits.directory.cost import MAX_COST_MICROS
 from spendlimits.directory.ingest import MAX_IDEMPOTENCY_KEY_LENGTH, NewMessage, record_message
 from spendlimits.directory.messages import ChatMessage
 from spendlimits.errors import DomainError
-from spendlimits.limits.check import EXCEEDED_MESSAGE, CheckResult, Exceeded, cannot_evaluate
+from spendlimits.limits.check import CheckResult, cannot_evaluate, decide
 from spendlimits.limits.config import check_reservation_ttl
-from spendlimits.limits.status import Status, statuses
+from spendlimits.limits.enforcement import EnforcementMode, remember_mode
+from spendlimits.limits.status import status_from_row, window_params
 
-# The first half of the advisory lock key (the second is a hash of the user id): keeps these locks
-# apart from any other two-key advisory locks. A hash collision only serialises two users.
-USER_LOCK_CLASS = 0x53504C52  # "SPLR"
+log = logging.getLogger(__name__)
 
 
 class ReservationState(enum.Enum):
@@ -73,18 +80,18 @@ class Reservation:
 _COLUMNS = "id, user_id, organization_id, chat_id, amount_micros, state, created_at, expires_at, ended_at, message_id"
 
 
-def _reservation(row: Row[Any]) -> Reservation:
+def _reservation(row: Row) -> Reservation:
     return Reservation(
-        id=row.id,
-        user_id=row.user_id,
-        organization_id=row.organization_id,
-        chat_id=row.chat_id,
-        amount_micros=row.amount_micros,
-        stored_state=ReservationState(row.state),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        ended_at=row.ended_at,
-        message_id=row.message_id,
+        id=row["id"],
+        user_id=row["user_id"],
+        organization_id=row["organization_id"],
+        chat_id=row["chat_id"],
+        amount_micros=row["amount_micros"],
+        stored_state=ReservationState(row["state"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        ended_at=row["ended_at"],
+        message_id=row["message_id"],
     )
 
 
@@ -159,6 +166,45 @@ def _check_request(request: ReserveRequest) -> None:
         )
 
 
+#: The share of the budget kept between the database's deadline and the answer's: room for the
+#: database's answer to reach a loaded server, and for a database clock a little behind. Past its
+#: deadline the database writes nothing, so a hold is committed before the answer goes out or never.
+DEADLINE_MARGIN_SHARE = 0.1
+
+_RESERVE = HotStatement(
+    text(
+        """
+        SELECT * FROM spendlimits_reserve(
+            CAST(:user_id AS uuid), CAST(:organization_id AS uuid), CAST(:chat_id AS uuid),
+            CAST(:estimate AS bigint), CAST(:ttl AS integer), CAST(:key AS text), CAST(:digest AS bytea),
+            CAST(:now AS timestamptz), CAST(:window_periods AS text[]), CAST(:window_first_days AS date[]),
+            CAST(:window_end_days AS date[]), CAST(:deadline AS timestamptz), CAST(:budget_ms AS integer))
+        """
+    )
+)
+
+# The function's outcomes that are the caller's mistakes, as the errors the API has always given.
+_OUTCOME_ERRORS = {
+    "idempotency_conflict": (
+        "IDEMPOTENCY_CONFLICT",
+        "This idempotencyKey was already used for a different reservation of this user.",
+        ["input", "idempotencyKey"],
+    ),
+    "user_not_found": ("USER_NOT_FOUND", "User not found.", ["input", "userId"]),
+    "organization_not_found": (
+        "ORGANIZATION_NOT_FOUND",
+        "Organization not found.",
+        ["input", "organizationId"],
+    ),
+    "chat_not_found": ("CHAT_NOT_FOUND", "Chat not found among the user's chats.", ["input", "chatId"]),
+    "chat_in_other_organization": (
+        "INVALID_INPUT",
+        "The chat belongs to another organization.",
+        ["input", "chatId"],
+    ),
+}
+
+
 async def reserve(
     engine: AsyncEngine,
     request: ReserveRequest,
@@ -166,166 +212,96 @@ async def reserve(
     timeout_seconds: float,
     now: datetime | None = None,
 ) -> Reserved:
-    """Admits and holds ``estimate_micros`` iff spend + live holds + estimate <= limit.
+    """Admits and holds ``estimate_micros`` iff spend < limit and spend + live holds + estimate <= limit.
 
     Always admitted (and recorded) when limits are disabled. Same idempotency key and input: the
     same reservation, whatever has happened to it since. Raises DomainError for bad input, an
     unknown user, organization or chat. When the decision cannot be evaluated within
-    ``timeout_seconds`` the enforcement mode answers, and nothing is held.
+    ``timeout_seconds`` (the database unreachable, erroring, or past the whole budget) the
+    enforcement mode answers, and nothing is held, then or later: the database writes nothing past
+    the deadline. Waiting behind the same user's other reserves is part of the work, not a failure.
     """
     _check_request(request)
     at = now or datetime.now(UTC)
+    deadline = time.time() + timeout_seconds * (1 - DEADLINE_MARGIN_SHARE)
+
+    async def undo(late: Reserved) -> None:
+        await _undo_late_hold(engine, late)
+
     try:
-        return await within_deadline(_reserve(engine, request, at), timeout_seconds)
+        return await within_deadline(_reserve(engine, request, at, deadline), timeout_seconds, undo_late=undo)
     except CannotEvaluate as exc:
         decision = cannot_evaluate(engine, f"chat spend reservation for user {request.user_id}", exc.cause)
         return Reserved(reservation=None, check=decision)
 
 
-async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime) -> Reserved:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(CAST(CAST(:user_id AS uuid) AS text)))"),
-            {"lock_class": USER_LOCK_CLASS, "user_id": request.user_id},
-        )
-        earlier = await _replay(conn, request)
-        key = (request.user_id, request.organization_id, None)
-        # Read after the lock: under READ COMMITTED (the service's isolation level) each statement
-        # takes a fresh snapshot, so this one sees every hold and settle committed by the lock's
-        # previous holders. A snapshot taken before the lock (REPEATABLE READ) would not.
-        found = (await statuses(conn, [key], now=now)).get(key)
-        if found is None:
-            raise DomainError("USER_NOT_FOUND", "User not found.", ["input", "userId"])
-        if earlier is not None:
-            return Reserved(reservation=earlier, check=_admitted(found), replayed=True)
-        await _check_scope(conn, request)
-        refused = _refusal(found, request.estimate_micros)
-        if refused is not None:
-            return Reserved(reservation=None, check=refused)
-        return Reserved(reservation=await _hold(conn, request, now), check=_admitted(found))
+async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, deadline: float) -> Reserved:
+    """One call of ``spendlimits_reserve`` in autocommit: lock, replay, status, rule and hold."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        budget_ms = max(int((deadline - time.time()) * 1000), 1)
+        windows = window_params([now])
+        keyed = request.idempotency_key is not None
+        params = {
+            "user_id": request.user_id,
+            "organization_id": request.organization_id,
+            "chat_id": request.chat_id,
+            "estimate": request.estimate_micros,
+            "ttl": request.ttl_seconds,
+            "key": request.idempotency_key,
+            "digest": request.digest() if keyed else None,
+            "now": now,
+            "window_periods": windows["window_periods"],
+            "window_first_days": windows["window_first_days"],
+            "window_end_days": windows["window_end_days"],
+            "deadline": datetime.fromtimestamp(deadline, UTC),
+            "budget_ms": budget_ms,
+        }
+        try:
+            [row] = await _RESERVE.fetch(conn, params, resend_on_error=False)
+        except (asyncpg.InterfaceError, OSError):
+            # The connection itself broke: keep it out of the pool.
+            await conn.invalidate()
+            raise
+    outcome = row["outcome"]
+    if outcome in _OUTCOME_ERRORS:
+        raise DomainError(*_OUTCOME_ERRORS[outcome])
+    remember_mode(engine, EnforcementMode(row["status_enforcement_mode"]))
+    found = status_from_row(_Columns(row, "status_"), now)
+    if outcome == "refused":
+        return Reserved(reservation=None, check=decide(found, allowed=False))
+    held = _reservation(_Columns(row, "reservation_"))
+    return Reserved(reservation=held, check=decide(found, allowed=True), replayed=outcome == "replayed")
 
 
-async def _replay(conn: AsyncConnection, request: ReserveRequest) -> Reservation | None:
-    """The reservation an earlier request with this key made, or None; a different input conflicts.
-
-    Runs under the user's lock, so no concurrent reserve with the same key can slip in between.
-    """
-    if request.idempotency_key is None:
-        return None
-    row = (
-        await conn.execute(
-            text(
-                f"""
-                SELECT {_COLUMNS}, request_digest FROM chat_spend_reservations
-                WHERE user_id = :user_id AND idempotency_key = :key
-                """
-            ),
-            {"user_id": request.user_id, "key": request.idempotency_key},
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    if bytes(row.request_digest) != request.digest():
-        raise DomainError(
-            "IDEMPOTENCY_CONFLICT",
-            "This idempotencyKey was already used for a different reservation of this user.",
-            ["input", "idempotencyKey"],
-        )
-    return _reservation(row)
-
-
-async def _check_scope(conn: AsyncConnection, request: ReserveRequest) -> None:
-    """The organization exists; the chat is the user's, in the organization when one is given."""
-    if request.organization_id is None and request.chat_id is None:
+async def _undo_late_hold(engine: AsyncEngine, late: Reserved) -> None:
+    """Releases a hold whose reserve committed in time but whose answer arrived after the caller was
+    told "nothing held" (a server too loaded to read it in time): that answer must stay true."""
+    if late.reservation is None or late.replayed:
         return
-    row = (
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(
             text(
-                """
-                SELECT EXISTS (SELECT 1 FROM organizations WHERE id = CAST(:organization_id AS uuid)) AS org_found,
-                       (SELECT organization_id FROM chats
-                        WHERE id = CAST(:chat_id AS uuid) AND owner_id = :user_id) AS chat_organization_id
-                """
+                "UPDATE chat_spend_reservations SET state = 'released', ended_at = now() WHERE id = :id AND state = 'held'"
             ),
-            {
-                "organization_id": request.organization_id,
-                "chat_id": request.chat_id,
-                "user_id": request.user_id,
-            },
+            {"id": late.reservation.id},
         )
-    ).one()
-    if request.organization_id is not None and not row.org_found:
-        raise DomainError("ORGANIZATION_NOT_FOUND", "Organization not found.", ["input", "organizationId"])
-    if request.chat_id is not None:
-        if row.chat_organization_id is None:
-            raise DomainError("CHAT_NOT_FOUND", "Chat not found among the user's chats.", ["input", "chatId"])
-        if request.organization_id is not None and row.chat_organization_id != request.organization_id:
-            raise DomainError(
-                "INVALID_INPUT", "The chat belongs to another organization.", ["input", "chatId"]
-            )
-
-
-def _admitted(found: Status) -> CheckResult:
-    return CheckResult(allowed=True, failed_open=False, status=found, exceeded=None)
-
-
-def _refusal(found: Status, estimate_micros: int) -> CheckResult | None:
-    """The refusal when spend + live holds + estimate would pass the limit; None to admit."""
-    limit = found.limit.limit_micros
-    if limit is None or found.period_end is None:
-        return None
-    if found.spend_micros + found.held_micros + estimate_micros <= limit:
-        return None
-    return CheckResult(
-        allowed=False,
-        failed_open=False,
-        status=found,
-        exceeded=Exceeded(
-            message=EXCEEDED_MESSAGE,
-            spent_micros=found.spend_micros,
-            limit_micros=limit,
-            resets_at=found.period_end,
-        ),
+    log.warning(
+        "reservation %s committed after its reserve had answered without a hold: released",
+        late.reservation.id,
     )
 
 
-_HOLD = text(
-    f"""
-    WITH tidied AS (
-        -- Expired holds of this user no longer count; marking them keeps the live index small.
-        UPDATE chat_spend_reservations SET state = 'expired', ended_at = expires_at
-        WHERE user_id = :user_id AND state = 'held' AND expires_at <= CAST(:now AS timestamptz)
-    )
-    INSERT INTO chat_spend_reservations
-        (user_id, organization_id, chat_id, amount_micros, created_at, expires_at, idempotency_key, request_digest)
-    SELECT :user_id, :organization_id, :chat_id, :amount,
-           CAST(:now AS timestamptz),
-           CAST(:now AS timestamptz) + make_interval(secs => coalesce(:ttl, c.reservation_ttl_seconds)),
-           :key, :digest
-    FROM chat_usage_limit_config c
-    RETURNING {_COLUMNS}
-    """
-)
+class _Columns:
+    """Columns of the reserve's row that share a prefix, read by their unprefixed names (the
+    ``status_*`` ones as a ``spendlimits_statuses`` row, the ``reservation_*`` ones as a reservation)."""
 
+    def __init__(self, row: Row, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
 
-async def _hold(conn: AsyncConnection, request: ReserveRequest, now: datetime) -> Reservation:
-    keyed = request.idempotency_key is not None
-    row = (
-        await conn.execute(
-            _HOLD,
-            {
-                "user_id": request.user_id,
-                "organization_id": request.organization_id,
-                "chat_id": request.chat_id,
-                "amount": request.estimate_micros,
-                "now": now,
-                "ttl": request.ttl_seconds,
-                "key": request.idempotency_key,
-                "digest": request.digest() if keyed else None,
-            },
-        )
-    ).one()
-    return _reservation(row)
+    def __getitem__(self, key: str, /) -> Any:
+        return self._row[self._prefix + key]
 
 
 def _message_field(error: DomainError) -> DomainError:
@@ -355,7 +331,7 @@ async def settle(
     ).one_or_none()
     if row is None:
         raise _not_found()
-    reservation = _reservation(row)
+    reservation = _reservation(row._mapping)
     if reservation.stored_state is ReservationState.RELEASED:
         raise _not_held()
     if reservation.stored_state is not ReservationState.SETTLED:
@@ -398,7 +374,9 @@ async def settle(
             "That message already settled another reservation.",
             ["input", "message", "idempotencyKey"],
         )
-    return Settled(reservation=_reservation(settled), message=recorded.message, replayed=recorded.replayed)
+    return Settled(
+        reservation=_reservation(settled._mapping), message=recorded.message, replayed=recorded.replayed
+    )
 
 
 async def _check_message_chat(conn: AsyncConnection, reservation: Reservation, chat_id: uuid.UUID) -> None:
@@ -424,33 +402,34 @@ async def _check_message_chat(conn: AsyncConnection, reservation: Reservation, c
         )
 
 
+# One statement: the release, and whether the reservation exists at all (to tell NOT_FOUND from
+# NOT_HELD without a second round trip).
+_RELEASE = text(
+    f"""
+    WITH released AS (
+        UPDATE chat_spend_reservations SET state = 'released', ended_at = CAST(:now AS timestamptz)
+        WHERE id = :id AND state = 'held' AND expires_at > CAST(:now AS timestamptz)
+        RETURNING {_COLUMNS}
+    )
+    SELECT released.*, EXISTS (SELECT 1 FROM chat_spend_reservations WHERE id = :id) AS known
+    FROM (SELECT 1) AS one LEFT JOIN released ON true
+    """
+)
+
+
 async def release(
     conn: AsyncConnection, reservation_id: uuid.UUID, *, now: datetime | None = None
 ) -> Reservation:
-    """HELD (and unexpired) -> RELEASED; anything else is RESERVATION_NOT_HELD."""
+    """HELD (and unexpired) -> RELEASED in one statement; anything else is RESERVATION_NOT_HELD."""
     at = now or datetime.now(UTC)
-    row = (
-        await conn.execute(
-            text(
-                f"""
-                UPDATE chat_spend_reservations SET state = 'released', ended_at = :now
-                WHERE id = :id AND state = 'held' AND expires_at > :now
-                RETURNING {_COLUMNS}
-                """
-            ),
-            {"id": reservation_id, "now": at},
-        )
-    ).one_or_none()
-    if row is not None:
+    row = (await conn.execute(_RELEASE, {"id": reservation_id, "now": at})).one()._mapping
+    if row["id"] is not None:
         return _reservation(row)
-    exists = await conn.scalar(
-        text("SELECT EXISTS (SELECT 1 FROM chat_spend_reservations WHERE id = :id)"), {"id": reservation_id}
-    )
-    raise _not_held() if exists else _not_found()
+    raise _not_held() if row["known"] else _not_found()
 
 
 async def get_reservations(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Reservation]:
     rows = await conn.execute(
         text(f"SELECT {_COLUMNS} FROM chat_spend_reservations WHERE id = ANY(:ids)"), {"ids": ids}
     )
-    return {r.id: r for r in (_reservation(row) for row in rows)}
+    return {r.id: r for r in (_reservation(row._mapping) for row in rows)}

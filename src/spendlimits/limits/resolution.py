@@ -1,4 +1,10 @@
-"""A user's effective limit: the hierarchy of spec section 3. This module is its only home.
+"""A user's effective limit and its spend scope: the hierarchy of spec section 3.
+
+The rule itself is the SQL function ``spendlimits_resolve`` (migration 000003), its one home: the
+check's status, every reserve (decided inside one SQL call under the user's lock) and this module's
+reads all call it, so adding a tier is one change there. It outputs ``scope_organization_id``, the
+organization whose spend and holds count (NULL: every organization), and nothing else matches on
+the source to decide a scope.
 
 For a user U and an optional organization O:
 1. limits disabled: unlimited (DISABLED), overrides included;
@@ -45,62 +51,22 @@ class EffectiveLimit:
     group_id: uuid.UUID | None
     #: The deployment's period; None when the source is DISABLED.
     period: Period | None
+    #: Whose spend and holds count against the limit: this organization's only, or every
+    #: organization of the user when None. Only a GROUP limit asked about for an organization is
+    #: scoped; a personal or default limit cannot be escaped by spreading spend over organizations.
+    scope_organization_id: uuid.UUID | None = None
 
-
-# The requested (user, organization) pairs, numbered so that results map back to their keys.
-KEYS_CTE = """
-keys AS (
-    SELECT k.idx, k.user_id, k.organization_id
-    FROM unnest(CAST(:user_ids AS uuid[]), CAST(:organization_ids AS uuid[]))
-         WITH ORDINALITY AS k(user_id, organization_id, idx)
-)"""
-
-# Reads ``keys``; defines ``config`` and ``resolved`` (one row per key whose user exists). Statements
-# that need more than the limit (status: spend in the period) build on ``resolved`` rather than
-# restating the hierarchy.
-RESOLVED_CTES = """
-config AS (
-    SELECT enabled, default_limit_micros, period FROM chat_usage_limit_config
-),
-resolved AS (
-    SELECT k.idx, k.user_id, k.organization_id, c.period,
-           CASE
-               WHEN NOT c.enabled THEN 'disabled'
-               WHEN u.chat_spend_limit_micros IS NOT NULL THEN 'user'
-               WHEN g.id IS NOT NULL THEN 'group'
-               ELSE 'default'
-           END AS source,
-           CASE WHEN c.enabled
-                THEN coalesce(u.chat_spend_limit_micros, g.chat_spend_limit_micros, c.default_limit_micros)
-           END AS limit_micros,
-           g.id AS group_id
-    FROM keys k
-    JOIN users u ON u.id = k.user_id
-    CROSS JOIN config c
-    LEFT JOIN LATERAL (
-        -- Looked up only when it can win: limits on and no personal override.
-        SELECT gr.id, gr.chat_spend_limit_micros
-        FROM group_members_expanded m
-        JOIN groups gr ON gr.id = m.group_id
-        WHERE c.enabled AND u.chat_spend_limit_micros IS NULL
-          AND m.user_id = u.id
-          AND gr.chat_spend_limit_micros IS NOT NULL
-          AND (k.organization_id IS NULL OR m.organization_id = k.organization_id)
-        ORDER BY gr.chat_spend_limit_micros, gr.name, gr.id
-        LIMIT 1
-    ) g ON true
-)"""
 
 _EFFECTIVE_LIMITS = text(
-    f"""
-    WITH {KEYS_CTE}, {RESOLVED_CTES}
-    SELECT idx, user_id, organization_id, source, limit_micros, group_id, period FROM resolved
+    """
+    SELECT idx, user_id, organization_id, source, limit_micros, group_id, period, scope_organization_id
+    FROM spendlimits_resolve(CAST(:user_ids AS uuid[]), CAST(:organization_ids AS uuid[]))
     """
 )
 
 
 def key_params(keys: Sequence[LimitKey]) -> dict[str, Any]:
-    """Bind parameters for ``KEYS_CTE``; row ``idx`` answers ``keys[idx - 1]``."""
+    """Bind parameters for the SQL functions taking keys; row ``idx`` answers ``keys[idx - 1]``."""
     return {"user_ids": [k[0] for k in keys], "organization_ids": [k[1] for k in keys]}
 
 
@@ -114,6 +80,7 @@ def limit_from_row(row: driver.Row) -> EffectiveLimit:
         limit_micros=row["limit_micros"],
         group_id=row["group_id"],
         period=None if source is LimitSource.DISABLED else Period(row["period"]),
+        scope_organization_id=row["scope_organization_id"],
     )
 
 

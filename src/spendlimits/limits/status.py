@@ -15,19 +15,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from spendlimits.db.driver import HotStatement
+from spendlimits.db.driver import HotStatement, Row
 from spendlimits.limits.enforcement import EnforcementMode, remember_mode
-from spendlimits.limits.holds import HELD_CTE
-from spendlimits.limits.periods import all_period_bounds
-from spendlimits.limits.resolution import (
-    KEYS_CTE,
-    RESOLVED_CTES,
-    EffectiveLimit,
-    LimitSource,
-    key_params,
-    limit_from_row,
-)
-from spendlimits.limits.spend import SPENT_CTE, rollup_day
+from spendlimits.limits.periods import all_period_bounds, period_bounds
+from spendlimits.limits.resolution import EffectiveLimit, LimitSource, key_params, limit_from_row
+from spendlimits.limits.spend import rollup_day
 
 #: (user id, organization id or None, instant or None for now).
 StatusKey = tuple[uuid.UUID, uuid.UUID | None, datetime | None]
@@ -41,8 +33,11 @@ class Status:
     #: The period containing the instant asked about; None when limits are disabled.
     period_start: datetime | None
     period_end: datetime | None
-    #: Live reservations (HELD, unexpired) in the period's scope; see ``holds``.
+    #: Live reservations (HELD, unexpired) in the period's scope.
     held_micros: int = 0
+    #: The admission rule's answer for new work (no estimate): False exactly when spend >= limit.
+    #: Decided in the database (``spendlimits_admits``), the rule's one home.
+    allowed: bool = True
 
     @property
     def is_limited(self) -> bool:
@@ -56,34 +51,57 @@ class Status:
 
     @property
     def exceeded(self) -> bool:
-        """Equality blocks: a limit of 100 is used up at a spend of 100."""
-        return self.limit.limit_micros is not None and self.spend_micros >= self.limit.limit_micros
+        """Equality blocks: a limit of 100 is used up at a spend of 100 (``allowed`` says so)."""
+        return not self.allowed
 
 
 # The admission check runs it on every check: a HotStatement skips SQLAlchemy's per-statement work
-# on the check's autocommit connection.
+# on the check's autocommit connection. The statement is a SQL function (migration 000003) so that a
+# reserve can run the very same read under the user's lock, inside its one call.
 _STATUSES = HotStatement(
     text(
-        f"""
-    WITH {KEYS_CTE}, {RESOLVED_CTES},
-    windows AS (
-        SELECT w.idx, w.period, w.first_day, w.end_day
-        FROM unnest(CAST(:window_keys AS bigint[]), CAST(:window_periods AS text[]),
-                    CAST(:window_first_days AS date[]), CAST(:window_end_days AS date[]))
-             AS w(idx, period, first_day, end_day)
-    ),
-    {SPENT_CTE},
-    {HELD_CTE}
-    SELECT r.idx, r.user_id, r.organization_id, r.source, r.limit_micros, r.group_id, r.period,
-           coalesce(s.spend_micros, 0) AS spend_micros, coalesce(h.held_micros, 0) AS held_micros,
-           -- Read along so that a check that later cannot be evaluated knows how to fail.
-           (SELECT enforcement_mode FROM chat_usage_limit_config) AS enforcement_mode
-    FROM resolved r
-    LEFT JOIN spent s ON s.idx = r.idx
-    LEFT JOIN held h ON h.idx = r.idx
-    """
+        """
+        SELECT idx, user_id, organization_id, source, limit_micros, group_id, period,
+               scope_organization_id, spend_micros, held_micros, allowed, enforcement_mode
+        FROM spendlimits_statuses(
+            CAST(:user_ids AS uuid[]), CAST(:organization_ids AS uuid[]),
+            CAST(:window_keys AS bigint[]), CAST(:window_periods AS text[]),
+            CAST(:window_first_days AS date[]), CAST(:window_end_days AS date[]),
+            CAST(:now AS timestamptz))
+        """
     )
 )
+
+
+def window_params(instants: Sequence[datetime]) -> dict[str, list[Any]]:
+    """Bind parameters for the window_* arrays: every period's bounds around each instant."""
+    windows: dict[str, list[Any]] = {
+        "window_keys": [],
+        "window_periods": [],
+        "window_first_days": [],
+        "window_end_days": [],
+    }
+    for idx, at in enumerate(instants, start=1):
+        for period, (start, end) in all_period_bounds(at).items():
+            windows["window_keys"].append(idx)
+            windows["window_periods"].append(period.value)
+            windows["window_first_days"].append(rollup_day(start))
+            windows["window_end_days"].append(rollup_day(end))
+    return windows
+
+
+def status_from_row(row: Row, at: datetime) -> Status:
+    """A Status from a row of ``spendlimits_statuses`` (read by column name) for instant ``at``."""
+    limit = limit_from_row(row)
+    window = period_bounds(limit.period, at) if limit.period else None
+    return Status(
+        limit=limit,
+        spend_micros=row["spend_micros"],
+        period_start=window[0] if window else None,
+        period_end=window[1] if window else None,
+        held_micros=row["held_micros"],
+        allowed=row["allowed"],
+    )
 
 
 async def statuses(
@@ -97,33 +115,15 @@ async def statuses(
     if not keys:
         return {}
     now = now or datetime.now(UTC)
-    bounds = [all_period_bounds(at or now) for _, _, at in keys]
-    windows: dict[str, list[Any]] = {
-        "window_keys": [],
-        "window_periods": [],
-        "window_first_days": [],
-        "window_end_days": [],
-    }
-    for idx, candidates in enumerate(bounds, start=1):
-        for period, (start, end) in candidates.items():
-            windows["window_keys"].append(idx)
-            windows["window_periods"].append(period.value)
-            windows["window_first_days"].append(rollup_day(start))
-            windows["window_end_days"].append(rollup_day(end))
-    rows = await _STATUSES.fetch(conn, key_params([(k[0], k[1]) for k in keys]) | windows | {"now": now})
+    instants = [at or now for _, _, at in keys]
+    rows = await _STATUSES.fetch(
+        conn, key_params([(k[0], k[1]) for k in keys]) | window_params(instants) | {"now": now}
+    )
     found = {}
     for row in rows:
         remember_mode(conn.engine, EnforcementMode(row["enforcement_mode"]))
-        limit = limit_from_row(row)
         idx = row["idx"]
-        window = bounds[idx - 1][limit.period] if limit.period else None
-        found[keys[idx - 1]] = Status(
-            limit=limit,
-            spend_micros=row["spend_micros"],
-            period_start=window[0] if window else None,
-            period_end=window[1] if window else None,
-            held_micros=row["held_micros"],
-        )
+        found[keys[idx - 1]] = status_from_row(row, instants[idx - 1])
     return found
 
 

@@ -126,7 +126,9 @@ class LimitsMutation:
         )
     )
     async def update_chat_usage_limit_config(
-        self, info: Info, input: UpdateChatUsageLimitConfigInput
+        self,
+        info: Info,
+        input: Annotated[UpdateChatUsageLimitConfigInput, strawberry.argument(description="The change.")],
     ) -> UpdateChatUsageLimitConfigPayload:
         require_owner(info.context.principal)
         outcome = await in_transaction(
@@ -148,7 +150,11 @@ class LimitsMutation:
         description="Sets (or replaces) a user's override; spendLimitMicros must be > 0. OWNER."
     )
     async def upsert_chat_usage_limit_override(
-        self, info: Info, input: UpsertChatUsageLimitOverrideInput
+        self,
+        info: Info,
+        input: Annotated[
+            UpsertChatUsageLimitOverrideInput, strawberry.argument(description="The user and their limit.")
+        ],
     ) -> UpsertChatUsageLimitOverridePayload:
         require_owner(info.context.principal)
         user_id = parse_id(input.user_id, "userId")
@@ -164,7 +170,9 @@ class LimitsMutation:
         description="Removes a user's override: the user falls back to group limits or the default. OWNER."
     )
     async def delete_chat_usage_limit_override(
-        self, info: Info, input: DeleteChatUsageLimitOverrideInput
+        self,
+        info: Info,
+        input: Annotated[DeleteChatUsageLimitOverrideInput, strawberry.argument(description="The user.")],
     ) -> DeleteChatUsageLimitOverridePayload:
         require_owner(info.context.principal)
         user_id = parse_id(input.user_id, "userId")
@@ -175,7 +183,12 @@ class LimitsMutation:
         description="Sets (or replaces) a group's override; spendLimitMicros must be > 0. OWNER."
     )
     async def upsert_chat_usage_limit_group_override(
-        self, info: Info, input: UpsertChatUsageLimitGroupOverrideInput
+        self,
+        info: Info,
+        input: Annotated[
+            UpsertChatUsageLimitGroupOverrideInput,
+            strawberry.argument(description="The group and its limit."),
+        ],
     ) -> UpsertChatUsageLimitGroupOverridePayload:
         require_owner(info.context.principal)
         group_id = parse_id(input.group_id, "groupId")
@@ -191,7 +204,11 @@ class LimitsMutation:
 
     @strawberry.mutation(description="Removes a group's override. OWNER.")
     async def delete_chat_usage_limit_group_override(
-        self, info: Info, input: DeleteChatUsageLimitGroupOverrideInput
+        self,
+        info: Info,
+        input: Annotated[
+            DeleteChatUsageLimitGroupOverrideInput, strawberry.argument(description="The group.")
+        ],
     ) -> DeleteChatUsageLimitGroupOverridePayload:
         require_owner(info.context.principal)
         group_id = parse_id(input.group_id, "groupId")

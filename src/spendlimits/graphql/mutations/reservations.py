@@ -1,8 +1,8 @@
 """Strict enforcement: reserve an estimate before an LLM call, settle or release it after.
 
-CHATD or OWNER. reserveChatSpend runs its own transaction under the check's deadline (a decision
-that cannot be evaluated answers per the enforcement mode); settle and release are one
-transaction each, and an expected failure writes nothing.
+CHATD or OWNER. reserveChatSpend is one SQL call under the check's deadline (a decision that cannot
+be evaluated answers per the enforcement mode); release is one statement; settle is one transaction;
+an expected failure writes nothing.
 """
 
 from typing import Annotated
@@ -186,8 +186,11 @@ class ReservationsMutation:
     ) -> ReleaseChatSpendPayload:
         require_usage_writer(info.context.principal)
         reservation_id = parse_id(input.reservation_id, "reservationId")
-        outcome = await in_transaction(info, lambda conn: reservations.release(conn, reservation_id))
-        return ReleaseChatSpendPayload(
-            reservation=ChatSpendReservation(domain=outcome.value) if outcome.value else None,
-            errors=outcome.errors,
-        )
+        try:
+            # One statement: autocommit spares the BEGIN and COMMIT round trips.
+            async with info.context.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                released = await reservations.release(conn, reservation_id)
+        except DomainError as error:
+            return ReleaseChatSpendPayload(reservation=None, errors=[UserError.from_domain(error)])
+        return ReleaseChatSpendPayload(reservation=ChatSpendReservation(domain=released), errors=[])

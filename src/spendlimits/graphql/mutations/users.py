@@ -47,6 +47,30 @@ class DeleteUserInput:
     user_id: strawberry.ID = strawberry.field(description="The user.")
 
 
+@strawberry.input(description="Changes to a live user; a field left out keeps its value.")
+class UpdateUserInput:
+    user_id: strawberry.ID = strawberry.field(description="The user.")
+    role: Role | None = strawberry.field(
+        default=None,
+        description="The new deployment-wide role; null keeps it. The last live owner cannot be demoted.",
+    )
+    name: str | None = strawberry.field(
+        default=None, description="Full name; null keeps it, empty clears it."
+    )
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Email address; left out keeps it, null clears it."
+    )
+    avatar_url: str | None = strawberry.field(
+        default=None, description="Picture URL; null keeps it, empty clears it."
+    )
+
+
+@strawberry.type(description="The result of updateUser.")
+class UpdateUserPayload:
+    user: User | None = strawberry.field(description="The user after the change; null on error.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+
+
 @strawberry.type(description="The result of deleteUser.")
 class DeleteUserPayload:
     user: User | None = strawberry.field(description="The deleted user (deleted: true); null on error.")
@@ -85,9 +109,38 @@ class UserMutation:
 
     @strawberry.mutation(
         description=(
+            "Changes a live user's role, name, email or picture. The last live owner cannot be "
+            "demoted (LAST_OWNER). OWNER only."
+        )
+    )
+    async def update_user(
+        self, info: Info, input: Annotated[UpdateUserInput, strawberry.argument(description="The change.")]
+    ) -> UpdateUserPayload:
+        require_owner(info.context.principal)
+        user_id = parse_id(input.user_id, "userId")
+        set_email = input.email is not strawberry.UNSET
+        outcome = await in_transaction(
+            info,
+            lambda conn: users.update_user(
+                conn,
+                user_id,
+                role=input.role,
+                name=input.name,
+                email=input.email if set_email else None,
+                set_email=set_email,
+                avatar_url=input.avatar_url,
+            ),
+        )
+        return UpdateUserPayload(
+            user=User(domain=outcome.value) if outcome.value else None, errors=outcome.errors
+        )
+
+    @strawberry.mutation(
+        description=(
             "Soft delete: the user keeps their chats and spend history but leaves every organization "
-            "and group, and their API tokens are revoked. Their username becomes free again. Deleting "
-            "a deleted user changes nothing. OWNER only."
+            "and group, loses their spend-limit override, and their API tokens are revoked. Their "
+            "username becomes free again. Deleting a deleted user changes nothing. The last live "
+            "owner cannot be deleted (LAST_OWNER). OWNER only."
         )
     )
     async def delete_user(

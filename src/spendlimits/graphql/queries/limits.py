@@ -10,7 +10,12 @@ from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import NotFoundError, parse_id
 from spendlimits.graphql.permissions import require_checker, require_config_reader, require_signed_in_user
 from spendlimits.graphql.types.limit_config import ChatUsageLimitConfig
-from spendlimits.graphql.types.limit_status import ChatUsageLimitCheck, ChatUsageLimitStatus, parse_scope
+from spendlimits.graphql.types.limit_status import (
+    AT_DESCRIPTION,
+    ChatUsageLimitCheck,
+    ChatUsageLimitStatus,
+    parse_scope,
+)
 from spendlimits.limits.check import check
 from spendlimits.limits.config import get_config
 from spendlimits.metrics import record_check_result
@@ -39,7 +44,7 @@ class LimitsQuery:
             "The caller's own usage-limit status. Any signed-in user (service tokens have no user). "
             "organizationId scopes group limits (and, when a group limit wins, spend) to one "
             "organization; omitted means all organizations. at picks the period that contains that "
-            "instant (default: now)."
+            "instant (default: now), evaluated against the limits in force now."
         )
     )
     async def my_chat_usage_limit_status(
@@ -48,7 +53,7 @@ class LimitsQuery:
         organization_id: OrganizationArgument = None,
         at: Annotated[
             datetime | None,
-            strawberry.argument(description="Picks the period that contains this instant (default: now)."),
+            strawberry.argument(description=AT_DESCRIPTION),
         ] = None,
     ) -> ChatUsageLimitStatus:
         user_id = require_signed_in_user(info.context.principal)

@@ -15,11 +15,11 @@ from spendlimits.graphql.types.user import User
 class ApiToken:
     domain: strawberry.Private[tokens.ApiToken]
 
-    @strawberry.field
+    @strawberry.field(description="The token's id: what revokeApiToken takes.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
-    @strawberry.field
+    @strawberry.field(description="A label chosen when the token was made.")
     def name(self) -> str:
         return self.domain.name
 
@@ -34,7 +34,7 @@ class ApiToken:
     def service(self) -> Service | None:
         return self.domain.service
 
-    @strawberry.field
+    @strawberry.field(description="When the token was made.")
     def created_at(self) -> datetime:
         return self.domain.created_at
 

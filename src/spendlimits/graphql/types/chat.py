@@ -16,11 +16,11 @@ from spendlimits.graphql.types.user import User
 class Chat:
     domain: strawberry.Private[chats.Chat]
 
-    @strawberry.field
+    @strawberry.field(description="The chat's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
-    @strawberry.field
+    @strawberry.field(description="At most 512 characters; may be empty.")
     def title(self) -> str:
         return self.domain.title
 
@@ -28,7 +28,7 @@ class Chat:
     def archived(self) -> bool:
         return self.domain.archived
 
-    @strawberry.field
+    @strawberry.field(description="When the chat was created.")
     def created_at(self) -> datetime:
         return self.domain.created_at
 

@@ -7,19 +7,30 @@ import strawberry
 from spendlimits.directory import messages
 from spendlimits.directory.messages import MessageRole
 from spendlimits.graphql.context import Info
+from spendlimits.graphql.descriptions import described_enum
 from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.chat import Chat
 from spendlimits.graphql.types.chat_model import ChatModel
 
-strawberry.enum(MessageRole, name="ChatMessageRole", description="Who wrote a message.")
+described_enum(
+    MessageRole,
+    "ChatMessageRole",
+    "Who wrote a message.",
+    {
+        "SYSTEM": "The system prompt.",
+        "USER": "The person using the chat.",
+        "ASSISTANT": "The LLM's answer.",
+        "TOOL": "The output of a tool the LLM called.",
+    },
+)
 
 
 @strawberry.type(description="One message of a chat and what it cost.")
 class ChatMessage:
     domain: strawberry.Private[messages.ChatMessage]
 
-    @strawberry.field
+    @strawberry.field(description="The message's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
@@ -28,7 +39,7 @@ class ChatMessage:
         chat = await info.context.loaders.chat.load(self.domain.chat_id)
         return Chat(domain=required(chat, "message's chat"))
 
-    @strawberry.field
+    @strawberry.field(description="Who wrote the message.")
     def role(self) -> MessageRole:
         return MessageRole(self.domain.role)
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class Group:
     domain: strawberry.Private[groups.Group]
 
-    @strawberry.field
+    @strawberry.field(description="The group's id; an Everyone group's id is its organization's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
@@ -35,11 +35,11 @@ class Group:
     def name(self) -> str:
         return self.domain.name
 
-    @strawberry.field
+    @strawberry.field(description="A name for people; may be empty.")
     def display_name(self) -> str:
         return self.domain.display_name
 
-    @strawberry.field
+    @strawberry.field(description="Picture URL; may be empty.")
     def avatar_url(self) -> str:
         return self.domain.avatar_url
 
@@ -47,7 +47,7 @@ class Group:
     def is_everyone(self) -> bool:
         return self.domain.is_everyone
 
-    @strawberry.field
+    @strawberry.field(description="When the group was created.")
     def created_at(self) -> datetime:
         return self.domain.created_at
 

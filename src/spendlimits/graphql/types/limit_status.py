@@ -16,6 +16,13 @@ from spendlimits.graphql.types.group import Group
 from spendlimits.limits import check, resolution, status
 from spendlimits.limits.periods import PeriodOutOfRange, all_period_bounds
 
+#: What `at` means, for every field that takes it (docs/api.md).
+AT_DESCRIPTION = (
+    "Picks the period that contains this instant (default: now). A past period is evaluated "
+    "against the limits in force now (the current configuration, overrides and group "
+    "memberships), not those in force at the time; only its spend is historical."
+)
+
 
 def parse_scope(
     organization_id: strawberry.ID | None, at: datetime | None = None
@@ -142,6 +149,15 @@ class ChatUsageLimitExceeded:
     @strawberry.field(description="The effective limit that blocked.")
     def limit_micros(self) -> Micros:
         return Micros(self.domain.limit_micros)
+
+    @strawberry.field(
+        description=(
+            "Budget held by live reservations in the limit's scope when refused: a reserve is "
+            "refused when spentMicros + heldMicros + its estimate would pass limitMicros."
+        )
+    )
+    def held_micros(self) -> Micros:
+        return Micros(self.domain.held_micros)
 
     @strawberry.field(description="When the period ends and the user may spend again.")
     def resets_at(self) -> datetime:

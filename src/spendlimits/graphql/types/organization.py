@@ -14,7 +14,7 @@ from spendlimits.graphql.types.group import Group
 class Organization:
     domain: strawberry.Private[organizations.Organization]
 
-    @strawberry.field
+    @strawberry.field(description="The organization's id, which is also its Everyone group's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
@@ -22,11 +22,11 @@ class Organization:
     def name(self) -> str:
         return self.domain.name
 
-    @strawberry.field
+    @strawberry.field(description="A name for people; may be empty.")
     def display_name(self) -> str:
         return self.domain.display_name
 
-    @strawberry.field
+    @strawberry.field(description="When the organization was created.")
     def created_at(self) -> datetime:
         return self.domain.created_at
 

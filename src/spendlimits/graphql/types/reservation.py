@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import strawberry
 
 from spendlimits.graphql.context import Info
+from spendlimits.graphql.descriptions import described_enum
 from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.chat import Chat
@@ -14,14 +15,20 @@ from spendlimits.graphql.types.user import User
 from spendlimits.limits import reservations
 from spendlimits.limits.reservations import ReservationState
 
-strawberry.enum(
+described_enum(
     ReservationState,
-    name="ChatSpendReservationState",
-    description=(
+    "ChatSpendReservationState",
+    (
         "HELD: counts against the limit until settled, released or expired. SETTLED: its message "
         "is recorded. RELEASED: ended without a cost. EXPIRED: neither settled nor released within "
         "its TTL, so it no longer holds anything (a later settle still records the cost)."
     ),
+    {
+        "HELD": "Counts against the limit until settled, released or expired.",
+        "SETTLED": "Its message is recorded; the hold became spend.",
+        "RELEASED": "Ended without a cost.",
+        "EXPIRED": "Neither settled nor released within its TTL: holds nothing (a later settle still records the cost).",
+    },
 )
 
 
@@ -34,7 +41,7 @@ strawberry.enum(
 class ChatSpendReservation:
     domain: strawberry.Private[reservations.Reservation]
 
-    @strawberry.field
+    @strawberry.field(description="The reservation's id: what settleChatSpend and releaseChatSpend take.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 

@@ -14,7 +14,12 @@ from spendlimits.graphql.permissions import require_user_reader
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.enums import Role
 from spendlimits.graphql.types.group import Group
-from spendlimits.graphql.types.limit_status import ChatUsageLimitStatus, EffectiveChatSpendLimit, parse_scope
+from spendlimits.graphql.types.limit_status import (
+    AT_DESCRIPTION,
+    ChatUsageLimitStatus,
+    EffectiveChatSpendLimit,
+    parse_scope,
+)
 from spendlimits.graphql.types.organization import Organization
 
 
@@ -22,7 +27,7 @@ from spendlimits.graphql.types.organization import Organization
 class User:
     domain: strawberry.Private[users.User]
 
-    @strawberry.field
+    @strawberry.field(description="The user's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
@@ -30,19 +35,19 @@ class User:
     def username(self) -> str:
         return self.domain.username
 
-    @strawberry.field
+    @strawberry.field(description="Full name; may be empty.")
     def name(self) -> str:
         return self.domain.name
 
-    @strawberry.field
+    @strawberry.field(description="Email address; null when unknown.")
     def email(self) -> str | None:
         return self.domain.email
 
-    @strawberry.field
+    @strawberry.field(description="Picture URL; may be empty.")
     def avatar_url(self) -> str:
         return self.domain.avatar_url
 
-    @strawberry.field
+    @strawberry.field(description="Deployment-wide role: what the user's own tokens may read and change.")
     def role(self) -> Role:
         return self.domain.role
 
@@ -54,7 +59,7 @@ class User:
     def deleted(self) -> bool:
         return self.domain.deleted
 
-    @strawberry.field
+    @strawberry.field(description="When the user was created.")
     def created_at(self) -> datetime:
         return self.domain.created_at
 
@@ -120,7 +125,7 @@ class User:
         ] = None,
         at: Annotated[
             datetime | None,
-            strawberry.argument(description="Picks the period that contains this instant (default: now)."),
+            strawberry.argument(description=AT_DESCRIPTION),
         ] = None,
     ) -> ChatUsageLimitStatus:
         require_user_reader(info.context.principal, self.domain.id)
