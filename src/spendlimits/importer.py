@@ -27,6 +27,7 @@ from spendlimits.directory.cost import TokenUsage
 from spendlimits.directory.ingest import NewMessage, Recorded, record_messages
 from spendlimits.directory.messages import MessageRole
 from spendlimits.errors import DomainError
+from spendlimits.limits import overrides
 
 DEFAULT_BATCH_LINES = 500
 #: Chats given by external id get the UUID uuid5(CHAT_NAMESPACE, external id): the same on every run.
@@ -203,6 +204,24 @@ def _organization(f: Fields) -> Apply:
     return apply
 
 
+async def _override(
+    conn: AsyncConnection,
+    limit: int | None,
+    stored: int | None,
+    subject: uuid.UUID,
+    upsert: Callable[[AsyncConnection, uuid.UUID, int | None], Awaitable[object]],
+) -> bool:
+    """A line's optional spend_limit_micros, set through the same domain function as the API (the
+    audit log records it, with no actor: the command line). True when it changed something."""
+    if limit is None or limit == stored:
+        return False
+    try:
+        await upsert(conn, subject, limit)
+    except DomainError as exc:
+        raise Rejected(f'"spend_limit_micros": {exc.message}') from None
+    return True
+
+
 def _user(f: Fields) -> Apply:
     username = f.text("username")
     role_name = f.text("role", required=False, default="member")
@@ -212,9 +231,10 @@ def _user(f: Fields) -> Apply:
         raise Rejected('"role" must be owner, auditor or member') from None
     name, email = f.text("name", required=False), f.optional_text("email")
     avatar_url, is_system = f.text("avatar_url", required=False), f.boolean("is_system", False)
+    limit = f.integer("spend_limit_micros")
 
     async def apply(conn: AsyncConnection) -> bool:
-        _, created = await users.ensure_user(
+        user, created = await users.ensure_user(
             conn,
             username=username,
             role=role,
@@ -223,7 +243,12 @@ def _user(f: Fields) -> Apply:
             avatar_url=avatar_url,
             is_system=is_system,
         )
-        return created
+        return (
+            await _override(
+                conn, limit, user.chat_spend_limit_micros, user.id, overrides.upsert_user_override
+            )
+            or created
+        )
 
     return apply
 
@@ -244,15 +269,22 @@ def _group(f: Fields) -> Apply:
     organization, name = f.text("organization"), f.text("name")
     display_name, avatar_url = f.text("display_name", required=False), f.text("avatar_url", required=False)
 
+    limit = f.integer("spend_limit_micros")
+
     async def apply(conn: AsyncConnection) -> bool:
-        _, created = await groups.ensure_group(
+        group, created = await groups.ensure_group(
             conn,
             organization_id=await _organization_id(conn, organization),
             name=name,
             display_name=display_name,
             avatar_url=avatar_url,
         )
-        return created
+        return (
+            await _override(
+                conn, limit, group.chat_spend_limit_micros, group.id, overrides.upsert_group_override
+            )
+            or created
+        )
 
     return apply
 

@@ -95,14 +95,17 @@ async def test_setting_a_default_limit_enables_limits(as_owner: GraphQLClient) -
     assert (config["enabled"], config["spendLimitMicros"], config["period"]) == (True, 5 * DOLLAR, "DAY")
 
 
-async def test_a_null_limit_disables_with_the_given_period_or_month(as_owner: GraphQLClient) -> None:
+async def test_a_null_limit_disables_keeping_the_stored_period_unless_given(as_owner: GraphQLClient) -> None:
     await as_owner.data(UPDATE_CONFIG, {"limit": DOLLAR, "period": "DAY"})
+    # Unset variables leave the fields out: nothing changes (before insight, this disabled limits).
+    kept = (await as_owner.data(UPDATE_CONFIG, {}))["updateChatUsageLimitConfig"]
+    daily = (await as_owner.data(UPDATE_CONFIG, {"limit": None}))["updateChatUsageLimitConfig"]
     weekly = (await as_owner.data(UPDATE_CONFIG, {"limit": None, "period": "WEEK"}))[
         "updateChatUsageLimitConfig"
     ]
-    monthly = (await as_owner.data(UPDATE_CONFIG, {}))["updateChatUsageLimitConfig"]
+    assert kept["config"] == {"enabled": True, "spendLimitMicros": DOLLAR, "period": "DAY"}
+    assert daily["config"] == {"enabled": False, "spendLimitMicros": None, "period": "DAY"}
     assert weekly["config"] == {"enabled": False, "spendLimitMicros": None, "period": "WEEK"}
-    assert monthly["config"] == {"enabled": False, "spendLimitMicros": None, "period": "MONTH"}
 
 
 @pytest.mark.parametrize(

@@ -339,7 +339,11 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
     # met yet. Those were admitted (the database decided them in time), yet clients waited up to
     # 13 s for the answers on the loaded 2-core machine; where that time goes is not found yet
     # (RELIABILITY.md).
-    if max(run.reserve_s) >= BUDGET_S + 0.75:
+    # The reserves sent while it was frozen (answered by the enforcement mode or as 503s) took
+    # 1.3 to 4.2 s over several runs: the budget plus what the loaded machine adds outside it.
+    bound = BUDGET_S + 0.75
+    if max(run.reserve_s) >= bound:
         pytest.xfail(
-            f"a reserve took {max(run.reserve_s):.1f} s from the client's side (bound {BUDGET_S + 0.75} s)"
+            f"reserves took up to {max(run.reserve_s):.1f} s from the client's side, "
+            f"{max(frozen_s):.1f} s while frozen (bound {bound} s)"
         )

@@ -30,6 +30,12 @@ export type ChatMessageRole =
   | 'TOOL'
   | 'USER';
 
+/** The width of one point of a spend series; buckets are calendar-aligned in UTC like periods. */
+export type ChatSpendBucket =
+  | 'DAY'
+  | 'MONTH'
+  | 'WEEK';
+
 /** Which tier of the hierarchy produced a user's effective limit: USER (their own override, wins whatever its value), GROUP (the lowest limit among their groups), DEFAULT (the deployment-wide default), DISABLED (limits are switched off: unlimited). */
 export type ChatSpendLimitSource =
   | 'DEFAULT'
@@ -37,12 +43,23 @@ export type ChatSpendLimitSource =
   | 'GROUP'
   | 'USER';
 
+/** SPEND_DESC: highest currentSpendMicros first. SHARE_OF_LIMIT_DESC: highest share of the effective limit first; unlimited users last. Ties: by username. */
+export type ChatSpendRankingOrder =
+  | 'SHARE_OF_LIMIT_DESC'
+  | 'SPEND_DESC';
+
 /** HELD: counts against the limit until settled, released or expired. SETTLED: its message is recorded. RELEASED: ended without a cost. EXPIRED: neither settled nor released within its TTL, so it no longer holds anything (a later settle still records the cost). */
 export type ChatSpendReservationState =
   | 'EXPIRED'
   | 'HELD'
   | 'RELEASED'
   | 'SETTLED';
+
+/** What a limit change touched. */
+export type ChatUsageLimitChangeKind =
+  | 'CONFIG'
+  | 'GROUP_OVERRIDE'
+  | 'USER_OVERRIDE';
 
 /** The length of a spend-limit period. Periods are calendar-aligned in UTC: DAY is midnight to midnight, WEEK starts Monday 00:00, MONTH starts on the 1st at 00:00. */
 export type ChatUsageLimitPeriod =
@@ -251,16 +268,18 @@ export type TokenUsageInput = {
   outputTokens?: InputMaybe<Scalars['Int']['input']>;
 };
 
-/** The default limit and period. A null limit switches limits off. */
+/** Changes to the configuration. A field left out keeps its stored value (a behaviour change: an omitted spendLimitMicros used to switch limits off); spendLimitMicros: null, given explicitly, switches limits off. */
 export type UpdateChatUsageLimitConfigInput = {
   /** What a check or reserve does when it cannot be evaluated; omitted: unchanged. */
   enforcementMode?: InputMaybe<EnforcementMode>;
-  /** Required with a limit; when switching off, defaults to MONTH. */
+  /** Required with a spendLimitMicros; alone it changes the period. Omitted: unchanged. */
   period?: InputMaybe<ChatUsageLimitPeriod>;
   /** How long an unsettled reservation holds budget, 1 to 86400 seconds; omitted: unchanged. */
   reservationTtlSeconds?: InputMaybe<Scalars['Int']['input']>;
-  /** The default limit per user per period, > 0; null switches limits off (overrides are kept). */
+  /** The default limit per user per period, > 0, and then period is required too. Explicit null switches limits off (overrides, the stored period and amount are kept). Omitted: unchanged. */
   spendLimitMicros?: InputMaybe<Scalars['Micros']['input']>;
+  /** 1 to 99 each, at most 5, no duplicates; stored ascending. Omitted: unchanged. */
+  warningThresholdsPercent?: InputMaybe<Array<Scalars['Int']['input']>>;
 };
 
 /** A model is identified by (provider, model): an upsert replaces its prices and enabled flag. */
@@ -308,6 +327,50 @@ export type UserErrorCode =
   | 'TOKEN_NOT_FOUND'
   | 'USER_NOT_FOUND';
 
+export type LimitChangesQueryVariables = Exact<{
+  kind?: InputMaybe<ChatUsageLimitChangeKind>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+  groupId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type LimitChangesQuery = { __typename?: 'Query', chatUsageLimitChanges: { __typename?: 'ChatUsageLimitChangeConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ __typename?: 'ChatUsageLimitChange', id: string, at: string, kind: ChatUsageLimitChangeKind, actorService: ServiceAccount | null, oldSpendLimitMicros: number | null, newSpendLimitMicros: number | null, oldEnabled: boolean | null, newEnabled: boolean | null, oldPeriod: ChatUsageLimitPeriod | null, newPeriod: ChatUsageLimitPeriod | null, actor: { __typename?: 'User', id: string, username: string } | null, user: { __typename?: 'User', id: string, username: string } | null, group: { __typename?: 'Group', id: string, name: string } | null }> } };
+
+export type ChatSpendSeriesFieldsFragment = { __typename?: 'ChatSpendSeries', bucket: ChatSpendBucket, totalMicros: number, points: Array<{ __typename?: 'ChatSpendPoint', start: string, end: string, spendMicros: number }> };
+
+export type UserSpendHistoryQueryVariables = Exact<{
+  userId: Scalars['ID']['input'];
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+  bucket?: InputMaybe<ChatSpendBucket>;
+  organizationId?: InputMaybe<Scalars['ID']['input']>;
+}>;
+
+
+export type UserSpendHistoryQuery = { __typename?: 'Query', user: { __typename?: 'User', id: string, username: string, chatSpendHistory: { __typename?: 'ChatSpendSeries', bucket: ChatSpendBucket, totalMicros: number, points: Array<{ __typename?: 'ChatSpendPoint', start: string, end: string, spendMicros: number }> } } | null };
+
+export type OrganizationSpendHistoryQueryVariables = Exact<{
+  organizationId: Scalars['ID']['input'];
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+  bucket?: InputMaybe<ChatSpendBucket>;
+}>;
+
+
+export type OrganizationSpendHistoryQuery = { __typename?: 'Query', organization: { __typename?: 'Organization', id: string, name: string, chatSpendHistory: { __typename?: 'ChatSpendSeries', bucket: ChatSpendBucket, totalMicros: number, points: Array<{ __typename?: 'ChatSpendPoint', start: string, end: string, spendMicros: number }> } } | null };
+
+export type GroupSpendHistoryQueryVariables = Exact<{
+  groupId: Scalars['ID']['input'];
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+  bucket?: InputMaybe<ChatSpendBucket>;
+}>;
+
+
+export type GroupSpendHistoryQuery = { __typename?: 'Query', group: { __typename?: 'Group', id: string, name: string, chatSpendHistory: { __typename?: 'ChatSpendSeries', bucket: ChatSpendBucket, totalMicros: number, points: Array<{ __typename?: 'ChatSpendPoint', start: string, end: string, spendMicros: number }> } } | null };
+
 export type AdminSpendPageQueryVariables = Exact<{
   overridesAfter?: InputMaybe<Scalars['String']['input']>;
   groupOverridesAfter?: InputMaybe<Scalars['String']['input']>;
@@ -352,6 +415,18 @@ export type DeleteGroupSpendLimitMutationVariables = Exact<{
 
 
 export type DeleteGroupSpendLimitMutation = { __typename?: 'Mutation', deleteChatUsageLimitGroupOverride: { __typename?: 'DeleteChatUsageLimitGroupOverridePayload', deletedGroupId: string | null, errors: Array<{ __typename?: 'UserError', code: UserErrorCode, message: string, field: Array<string> | null }> } };
+
+export type SpendRankingQueryVariables = Exact<{
+  organizationId?: InputMaybe<Scalars['ID']['input']>;
+  orderBy?: InputMaybe<ChatSpendRankingOrder>;
+  minShareOfLimit?: InputMaybe<Scalars['Float']['input']>;
+  at?: InputMaybe<Scalars['DateTime']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type SpendRankingQuery = { __typename?: 'Query', chatSpendRanking: { __typename?: 'ChatSpendRankConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ __typename?: 'ChatSpendRank', shareOfLimit: number | null, user: { __typename?: 'User', id: string, username: string, name: string, avatarUrl: string }, status: { __typename?: 'ChatUsageLimitStatus', isLimited: boolean, limitSource: ChatSpendLimitSource, spendLimitMicros: number | null, currentSpendMicros: number, remainingMicros: number | null, exceeded: boolean, warningThresholdPercent: number | null, periodEnd: string | null } }> } };
 
 export type DaemonCheckQueryVariables = Exact<{
   userId: Scalars['ID']['input'];

@@ -61,3 +61,9 @@ def require_signed_in_user(principal: Principal) -> uuid.UUID:
     if principal.user_id is None:
         raise Forbidden("This field needs a user's token; service tokens have no user.")
     return principal.user_id
+
+
+def require_insight_reader(principal: Principal) -> None:
+    """The admin views of insight (organization and group history, ranking, audit log): OWNER, AUDITOR."""
+    if not _is(principal, Role.OWNER, Role.AUDITOR):
+        raise Forbidden("Only owners and auditors can read spend insight and the limit audit log.")

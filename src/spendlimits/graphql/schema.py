@@ -19,12 +19,13 @@ from spendlimits.graphql.mutations.reservations import ReservationsMutation
 from spendlimits.graphql.mutations.users import UserMutation
 from spendlimits.graphql.operation_outcome import RecordOperation
 from spendlimits.graphql.queries.directory import DirectoryQuery
+from spendlimits.graphql.queries.insight import InsightQuery
 from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery))
+Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery))
 Query.__strawberry_definition__.description = "What can be read; each field says who may read it."  # type: ignore[attr-defined] # merge_types takes no description
 Mutation = merge_types(
     "Mutation",

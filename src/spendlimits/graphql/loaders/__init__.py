@@ -8,7 +8,7 @@ wrapped by a helper from ``batch``).
 import uuid
 from functools import cached_property
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from spendlimits.auth.tokens import ApiToken, get_tokens
@@ -27,6 +27,8 @@ from spendlimits.directory.models import ChatModel, get_models
 from spendlimits.directory.organizations import Organization, get_organizations, organizations_of_users
 from spendlimits.directory.users import User, get_users
 from spendlimits.graphql.loaders.batch import by_id, or_empty
+from spendlimits.insight.history import HistoryKey, Series, histories
+from spendlimits.limits.config import LimitConfig, get_config
 from spendlimits.limits.resolution import EffectiveLimit, LimitKey, effective_limits
 from spendlimits.limits.status import Status, StatusKey, statuses
 
@@ -90,3 +92,16 @@ class Loaders:
     @cached_property
     def limit_status(self) -> DataLoader[StatusKey, Status | None]:
         return DataLoader(by_id(self.engine, statuses))
+
+    @cached_property
+    def spend_history(self) -> DataLoader[HistoryKey, Series | None]:
+        return DataLoader(by_id(self.engine, histories))
+
+    @cached_property
+    def limit_config(self) -> DataLoader[None, LimitConfig | None]:
+        """The configuration, read once per request however many statuses need its thresholds."""
+
+        async def config(conn: AsyncConnection, keys: list[None]) -> dict[None, LimitConfig]:
+            return {None: await get_config(conn)}
+
+        return DataLoader(by_id(self.engine, config))

@@ -4,9 +4,11 @@ Each mutation runs in one transaction. An expected failure (a DomainError) rolls
 back as ``errors`` with the result null, so nothing is written.
 """
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import UserError, parse_id
@@ -19,21 +21,35 @@ from spendlimits.graphql.types.limit_config import (
     ChatUsageLimitGroupOverride,
     ChatUsageLimitOverride,
 )
+from spendlimits.insight import audit
 from spendlimits.limits import config, overrides
+
+T = TypeVar("T")
 
 Errors = Annotated[
     list[UserError], strawberry.field(description="Why nothing was changed; empty on success.")
 ]
 
 
-@strawberry.input(description="The default limit and period. A null limit switches limits off.")
+@strawberry.input(
+    description=(
+        "Changes to the configuration. A field left out keeps its stored value (a behaviour change: "
+        "an omitted spendLimitMicros used to switch limits off); spendLimitMicros: null, given "
+        "explicitly, switches limits off."
+    )
+)
 class UpdateChatUsageLimitConfigInput:
     spend_limit_micros: Micros | None = strawberry.field(
-        default=None,
-        description="The default limit per user per period, > 0; null switches limits off (overrides are kept).",
+        default=strawberry.UNSET,
+        description=(
+            "The default limit per user per period, > 0, and then period is required too. Explicit "
+            "null switches limits off (overrides, the stored period and amount are kept). Omitted: "
+            "unchanged."
+        ),
     )
     period: Period | None = strawberry.field(
-        default=None, description="Required with a limit; when switching off, defaults to MONTH."
+        default=None,
+        description="Required with a spendLimitMicros; alone it changes the period. Omitted: unchanged.",
     )
     enforcement_mode: EnforcementMode | None = strawberry.field(
         default=None,
@@ -42,6 +58,10 @@ class UpdateChatUsageLimitConfigInput:
     reservation_ttl_seconds: int | None = strawberry.field(
         default=None,
         description="How long an unsettled reservation holds budget, 1 to 86400 seconds; omitted: unchanged.",
+    )
+    warning_thresholds_percent: list[int] | None = strawberry.field(
+        default=None,
+        description="1 to 99 each, at most 5, no duplicates; stored ascending. Omitted: unchanged.",
     )
 
 
@@ -113,6 +133,18 @@ class DeleteChatUsageLimitGroupOverridePayload:
     errors: Errors
 
 
+def as_caller(
+    info: Info, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> Callable[[AsyncConnection], Awaitable[T]]:
+    """``work`` preceded by naming the caller as the actor the audit log records."""
+
+    async def run(conn: AsyncConnection) -> T:
+        await audit.set_actor(conn, info.context.principal)
+        return await work(conn)
+
+    return run
+
+
 def _id(value: object | None) -> strawberry.ID | None:
     return None if value is None else strawberry.ID(str(value))
 
@@ -121,8 +153,10 @@ def _id(value: object | None) -> strawberry.ID | None:
 class LimitsMutation:
     @strawberry.mutation(
         description=(
-            "spendLimitMicros null switches limits off (period defaults to MONTH when omitted); "
-            "otherwise it must be > 0 and period is required. OWNER."
+            "Changes what the input mentions and keeps the rest (an omitted spendLimitMicros no "
+            "longer switches limits off). spendLimitMicros: null switches limits off, keeping the "
+            "stored period unless one is given; a non-null one must be > 0 and needs period "
+            "(INVALID_PERIOD). Every committed change is recorded in chatUsageLimitChanges. OWNER."
         )
     )
     async def update_chat_usage_limit_config(
@@ -131,14 +165,19 @@ class LimitsMutation:
         input: Annotated[UpdateChatUsageLimitConfigInput, strawberry.argument(description="The change.")],
     ) -> UpdateChatUsageLimitConfigPayload:
         require_owner(info.context.principal)
+        limit = config.UNCHANGED if input.spend_limit_micros is strawberry.UNSET else input.spend_limit_micros
         outcome = await in_transaction(
             info,
-            lambda conn: config.update_config(
-                conn,
-                spend_limit_micros=input.spend_limit_micros,
-                period=input.period,
-                enforcement_mode=input.enforcement_mode,
-                reservation_ttl_seconds=input.reservation_ttl_seconds,
+            as_caller(
+                info,
+                lambda conn: config.update_config(
+                    conn,
+                    spend_limit_micros=limit,
+                    period=input.period,
+                    enforcement_mode=input.enforcement_mode,
+                    reservation_ttl_seconds=input.reservation_ttl_seconds,
+                    warning_thresholds_percent=input.warning_thresholds_percent,
+                ),
             ),
         )
         return UpdateChatUsageLimitConfigPayload(
@@ -159,7 +198,10 @@ class LimitsMutation:
         require_owner(info.context.principal)
         user_id = parse_id(input.user_id, "userId")
         outcome = await in_transaction(
-            info, lambda conn: overrides.upsert_user_override(conn, user_id, input.spend_limit_micros)
+            info,
+            as_caller(
+                info, lambda conn: overrides.upsert_user_override(conn, user_id, input.spend_limit_micros)
+            ),
         )
         return UpsertChatUsageLimitOverridePayload(
             override=None if outcome.value is None else ChatUsageLimitOverride(domain=outcome.value),
@@ -176,7 +218,9 @@ class LimitsMutation:
     ) -> DeleteChatUsageLimitOverridePayload:
         require_owner(info.context.principal)
         user_id = parse_id(input.user_id, "userId")
-        outcome = await in_transaction(info, lambda conn: overrides.delete_user_override(conn, user_id))
+        outcome = await in_transaction(
+            info, as_caller(info, lambda conn: overrides.delete_user_override(conn, user_id))
+        )
         return DeleteChatUsageLimitOverridePayload(deleted_user_id=_id(outcome.value), errors=outcome.errors)
 
     @strawberry.mutation(
@@ -193,7 +237,10 @@ class LimitsMutation:
         require_owner(info.context.principal)
         group_id = parse_id(input.group_id, "groupId")
         outcome = await in_transaction(
-            info, lambda conn: overrides.upsert_group_override(conn, group_id, input.spend_limit_micros)
+            info,
+            as_caller(
+                info, lambda conn: overrides.upsert_group_override(conn, group_id, input.spend_limit_micros)
+            ),
         )
         return UpsertChatUsageLimitGroupOverridePayload(
             group_override=None
@@ -212,7 +259,9 @@ class LimitsMutation:
     ) -> DeleteChatUsageLimitGroupOverridePayload:
         require_owner(info.context.principal)
         group_id = parse_id(input.group_id, "groupId")
-        outcome = await in_transaction(info, lambda conn: overrides.delete_group_override(conn, group_id))
+        outcome = await in_transaction(
+            info, as_caller(info, lambda conn: overrides.delete_group_override(conn, group_id))
+        )
         return DeleteChatUsageLimitGroupOverridePayload(
             deleted_group_id=_id(outcome.value), errors=outcome.errors
         )

@@ -15,8 +15,10 @@ from spendlimits.directory import groups
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.pagination import PageInfo, PageRequest, page_request
-from spendlimits.graphql.permissions import require_directory_reader
+from spendlimits.graphql.permissions import require_directory_reader, require_insight_reader
 from spendlimits.graphql.scalars import Micros
+from spendlimits.graphql.types.spend_history import Bucket, From, SpendBucket, SpendSeries, To, load_series
+from spendlimits.insight.history import Subject
 
 if TYPE_CHECKING:
     from spendlimits.graphql.types.organization import Organization
@@ -99,6 +101,18 @@ class Group:
             loaders.group_member_count.load(self.domain.id),
         )
         return UserConnection.build(request, members, total)
+
+    @strawberry.field(
+        description=(
+            "Spend over time of the group's current members (deleted and system users left out), in "
+            "chats of the group's organization. OWNER, AUDITOR."
+        )
+    )
+    async def chat_spend_history(
+        self, info: Info, from_: From, to: To, bucket: Bucket = SpendBucket.DAY
+    ) -> SpendSeries:
+        require_insight_reader(info.context.principal)
+        return await load_series(info, Subject.GROUP, self.domain.id, from_, to, bucket)
 
 
 @strawberry.type(description="A page of groups.")

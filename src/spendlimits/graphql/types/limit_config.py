@@ -134,6 +134,12 @@ class ChatUsageLimitConfig:
         return self.domain.reservation_ttl_seconds
 
     @strawberry.field(
+        description="Shares of the limit, in percent, ascending, at which a frontend should warn (default [75, 90])."
+    )
+    def warning_thresholds_percent(self) -> list[int]:
+        return list(self.domain.warning_thresholds_percent)
+
+    @strawberry.field(
         description="Enabled models with neither an input nor an output price: their usage cannot be counted."
     )
     async def unpriced_model_count(self, info: Info) -> int:

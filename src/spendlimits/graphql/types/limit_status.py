@@ -13,7 +13,7 @@ from spendlimits.graphql.loaders.batch import required
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.enums import LimitSource, Period
 from spendlimits.graphql.types.group import Group
-from spendlimits.limits import check, resolution, status
+from spendlimits.limits import check, config, resolution, status
 from spendlimits.limits.periods import PeriodOutOfRange, all_period_bounds
 
 #: What `at` means, for every field that takes it (docs/api.md).
@@ -130,6 +130,19 @@ class ChatUsageLimitStatus:
     )
     def period_end(self) -> datetime | None:
         return self.domain.period_end
+
+    @strawberry.field(
+        description=(
+            "The highest warning threshold that currentSpendMicros has reached, in percent; null "
+            "below the first one or when unlimited. Exceeded users report the highest threshold."
+        )
+    )
+    async def warning_threshold_percent(self, info: Info) -> int | None:
+        if self.domain.limit.limit_micros is None:
+            return None
+        found = await info.context.loaders.limit_config.load(None)
+        thresholds = required(found, "limit configuration").warning_thresholds_percent
+        return config.warning_threshold(thresholds, self.domain.spend_micros, self.domain.limit.limit_micros)
 
 
 @strawberry.type(description="What a blocked user is shown.")

@@ -7,7 +7,10 @@ import strawberry
 from spendlimits.directory import organizations
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.loaders.batch import required
+from spendlimits.graphql.permissions import require_insight_reader
 from spendlimits.graphql.types.group import Group
+from spendlimits.graphql.types.spend_history import Bucket, From, SpendBucket, SpendSeries, To, load_series
+from spendlimits.insight.history import Subject
 
 
 @strawberry.type(description="A tenant of the platform; its members form its Everyone group.")
@@ -44,3 +47,10 @@ class Organization:
         # The Everyone group has the organization's id and the organization's members, so one
         # loader (and one batch) serves both counts.
         return await info.context.loaders.group_member_count.load(self.domain.id)
+
+    @strawberry.field(description="Spend over time of every chat in this organization. OWNER, AUDITOR.")
+    async def chat_spend_history(
+        self, info: Info, from_: From, to: To, bucket: Bucket = SpendBucket.DAY
+    ) -> SpendSeries:
+        require_insight_reader(info.context.principal)
+        return await load_series(info, Subject.ORGANIZATION, self.domain.id, from_, to, bucket)

@@ -21,6 +21,8 @@ from spendlimits.graphql.types.limit_status import (
     parse_scope,
 )
 from spendlimits.graphql.types.organization import Organization
+from spendlimits.graphql.types.spend_history import Bucket, From, SpendBucket, SpendSeries, To, load_series
+from spendlimits.insight.history import Subject
 
 
 @strawberry.type(description="A person or system account whose LLM spend is limited.")
@@ -132,6 +134,28 @@ class User:
         organization, instant = parse_scope(organization_id, at)
         found = await info.context.loaders.limit_status.load((self.domain.id, organization, instant))
         return ChatUsageLimitStatus(domain=required(found, "user's limit status"))
+
+    @strawberry.field(
+        description=(
+            "The user's spend over time (chats the user owns, the same rules as currentSpendMicros: "
+            "deleted messages, archived and sub-agent chats count; unpriced messages do not); only "
+            "chats of organizationId when given. Readable by whoever may read the user's status."
+        )
+    )
+    async def chat_spend_history(
+        self,
+        info: Info,
+        from_: From,
+        to: To,
+        bucket: Bucket = SpendBucket.DAY,
+        organization_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only chats of this organization; omitted means all."),
+        ] = None,
+    ) -> SpendSeries:
+        require_user_reader(info.context.principal, self.domain.id)
+        organization = None if organization_id is None else parse_id(organization_id, "organizationId")
+        return await load_series(info, Subject.USER, self.domain.id, from_, to, bucket, organization)
 
 
 @strawberry.type(description="A page of users.")

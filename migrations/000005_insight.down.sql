@@ -1,0 +1,13 @@
+DROP INDEX chat_spend_daily_organization_day_idx;
+DROP INDEX chat_spend_daily_day_idx;
+DROP TRIGGER groups_override_audit ON groups;
+DROP TRIGGER users_override_audit ON users;
+DROP TRIGGER chat_usage_limit_config_audit ON chat_usage_limit_config;
+DROP TABLE chat_usage_limit_changes;
+DROP FUNCTION refuse_audit_rewrite();
+DROP FUNCTION record_override_change();
+DROP FUNCTION record_config_change();
+DROP FUNCTION chat_usage_limit_actor_service();
+DROP FUNCTION chat_usage_limit_actor_user();
+ALTER TABLE chat_usage_limit_config DROP COLUMN warning_thresholds_percent;
+DROP FUNCTION valid_warning_thresholds(integer[]);

@@ -1,0 +1,193 @@
+"""The spend ranking (insight.ranking), called directly: both orders, the share filter, the
+organization scope, deleted users, paging, and the by-spend statement agreeing with the general one."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spendlimits.insight.ranking import (
+    RankingOrder,
+    RankingRequest,
+    general_ranking,
+    pruned_ranking,
+    ranking,
+    uses_resolution,
+)
+from spendlimits.limits.periods import Period
+from tests.limits.factories import LimitFactory
+
+AT = datetime(2025, 6, 15, 12, tzinfo=UTC)
+IN_JUNE = datetime(2025, 6, 3, tzinfo=UTC)
+IN_MAY = datetime(2025, 5, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def make(engine: AsyncEngine) -> LimitFactory:
+    return LimitFactory(engine)
+
+
+async def rank(engine: AsyncEngine, **kw: object) -> tuple[list[tuple[uuid.UUID, int, float | None]], int]:
+    kw.setdefault("limit", 50)
+    kw.setdefault("offset", 0)
+    async with engine.connect() as conn:
+        page = await ranking(conn, at=AT, **kw)  # type: ignore[arg-type]
+    return [(r.user_id, r.spend_micros, r.share_of_limit) for r in page.items], page.total_count
+
+
+async def world(make: LimitFactory) -> dict[str, uuid.UUID]:
+    """Default 100 a month; bob has his own 1000; carol is in a 50 group of org a; dave is deleted."""
+    a, b = await make.organization("a"), await make.organization("b")
+    ids = {"a": a, "b": b}
+    for name in ("alice", "bob", "carol", "dave", "erin"):
+        ids[name] = await make.user(name, organizations=(a, b) if name != "erin" else (b,))
+    await make.enable(100, Period.MONTH)
+    await make.user_override(ids["bob"], 1000)
+    await make.limited_group(a, "small", 50, (ids["carol"],))
+    await make.spend(ids["alice"], a, 60, at=IN_JUNE)
+    await make.spend(ids["bob"], a, 300, at=IN_JUNE)
+    await make.spend(ids["carol"], a, 30, at=IN_JUNE)
+    await make.spend(ids["carol"], b, 40, at=IN_JUNE)
+    await make.spend(ids["carol"], a, 999, at=IN_MAY)  # another period
+    await make.spend(ids["dave"], a, 5000, at=IN_JUNE)
+    await make.spend(ids["erin"], b, None, at=IN_JUNE)  # unpriced
+    await make.delete_user(ids["dave"])
+    return ids
+
+
+async def test_by_spend_highest_first_ties_by_username_deleted_left_out(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    ids = await world(make)
+    ranked, total = await rank(engine)
+    assert [(r[0], r[1]) for r in ranked] == [
+        (ids["bob"], 300),
+        (ids["carol"], 70),
+        (ids["alice"], 60),
+        (ids["erin"], 0),
+    ]
+    assert total == 4
+
+
+async def test_by_share_of_limit_with_unlimited_users_last(engine: AsyncEngine, make: LimitFactory) -> None:
+    ids = await world(make)
+    ranked, _ = await rank(engine, order=RankingOrder.SHARE_OF_LIMIT_DESC)
+    # carol: 70 of 50 = 1.4 (her group limit, no organization: all spend); alice 0.6; bob 0.3.
+    assert [(r[0], r[2]) for r in ranked] == [
+        (ids["carol"], 1.4),
+        (ids["alice"], 0.6),
+        (ids["bob"], 0.3),
+        (ids["erin"], 0.0),
+    ]
+
+
+async def test_min_share_keeps_users_at_or_above_it(engine: AsyncEngine, make: LimitFactory) -> None:
+    ids = await world(make)
+    ranked, total = await rank(engine, min_share=0.6)
+    assert [r[0] for r in ranked] == [ids["carol"], ids["alice"]]
+    assert total == 2
+
+
+async def test_an_organization_ranks_its_members_with_statuses_scoped_to_it(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    ids = await world(make)
+    ranked, total = await rank(engine, organization_id=ids["a"], order=RankingOrder.SHARE_OF_LIMIT_DESC)
+    # In org a carol's group limit wins and counts org a's chats only: 30 of 50.
+    assert [(r[0], r[1], r[2]) for r in ranked] == [
+        (ids["alice"], 60, 0.6),
+        (ids["carol"], 30, 0.6),
+        (ids["bob"], 300, 0.3),
+    ]
+    assert total == 3
+    ranked_b, _ = await rank(engine, organization_id=ids["b"])
+    assert [r[0] for r in ranked_b] == [ids["bob"], ids["carol"], ids["alice"], ids["erin"]]
+
+
+async def test_while_limits_are_off_everyone_has_spent_nothing_and_is_unlimited(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    ids = await world(make)
+    await make.disable()
+    by_spend, _ = await rank(engine)
+    assert by_spend == [(ids[n], 0, None) for n in ("alice", "bob", "carol", "erin")]
+    by_share, _ = await rank(engine, order=RankingOrder.SHARE_OF_LIMIT_DESC)
+    assert by_share == [(ids[n], 0, None) for n in ("alice", "bob", "carol", "erin")]
+    assert (await rank(engine, min_share=0.0))[1] == 0
+
+
+async def test_pages_follow_one_another(engine: AsyncEngine, make: LimitFactory) -> None:
+    ids = await world(make)
+    first, total = await rank(engine, limit=2)
+    second, _ = await rank(engine, limit=2, offset=2)
+    assert [r[0] for r in first + second] == [ids["bob"], ids["carol"], ids["alice"], ids["erin"]]
+    assert total == 4
+
+
+async def test_the_by_spend_statement_ranks_as_the_general_one_does(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    await world(make)
+    assert not uses_resolution(RankingOrder.SPEND_DESC, None, None)
+    assert uses_resolution(RankingOrder.SPEND_DESC, None, 0.0)
+    fast, fast_total = await rank(engine)
+    # min_share 0 keeps every limited user (all of them, limits being on) but takes the general path.
+    general, general_total = await rank(engine, min_share=0.0)
+    assert [r[:2] for r in fast] == [r[:2] for r in general]
+    assert fast_total == general_total
+
+
+async def world_of_spenders(make: LimitFactory, count: int) -> dict[str, uuid.UUID]:
+    """Everyone spends (so the first pages never reach a key of 0); limits of every tier."""
+    a, b = await make.organization("a"), await make.organization("b")
+    await make.enable(1000, Period.MONTH)
+    ids = {"a": a, "b": b}
+    users = [await make.user(f"user{i:02}", organizations=(a, b) if i % 3 else (a,)) for i in range(count)]
+    await make.limited_group(a, "half", 400, tuple(users[1::2]))
+    await make.group_override(b, 5000)
+    for i, user in enumerate(users):
+        ids[f"user{i:02}"] = user
+        if i % 5 == 0:
+            await make.user_override(user, 200 + 10 * i)
+        await make.spend(user, a, (i * 37) % 300 + 1, at=IN_JUNE)
+        await make.spend(user, b, (i * 53) % 200 + 1, at=IN_JUNE)
+    return ids
+
+
+@pytest.mark.parametrize("order", list(RankingOrder))
+async def test_the_pruned_ranking_is_the_general_one_on_every_page_filter_and_scope(
+    engine: AsyncEngine, make: LimitFactory, order: RankingOrder
+) -> None:
+    ids = await world_of_spenders(make, 24)
+    decided = 0
+    async with engine.connect() as conn:
+        for organization in (None, ids["a"], ids["b"]):
+            for min_share in (None, 0.25, 0.6):
+                for limit, offset in ((5, 0), (5, 5), (7, 14), (50, 0)):
+                    request = RankingRequest(order, organization, min_share, AT, limit, offset)
+                    pruned = await pruned_ranking(conn, request)
+                    general = await general_ranking(conn, request)
+                    if pruned is not None:
+                        decided += 1
+                        assert pruned == general, (organization, min_share, limit, offset)
+    # Most requests must be answered by pruning, or this test would check nothing.
+    assert decided >= 24
+
+
+async def test_equal_shares_go_to_the_higher_spend_first_in_every_path(
+    engine: AsyncEngine, make: LimitFactory
+) -> None:
+    a = await make.organization("a")
+    await make.enable(100, Period.MONTH)
+    amy = await make.user("amy", organizations=(a,))
+    zed = await make.user("zed", organizations=(a,))
+    await make.user_override(zed, 400)
+    await make.spend(amy, a, 50, at=IN_JUNE)
+    await make.spend(zed, a, 200, at=IN_JUNE)
+    request = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, AT, 1, 0)
+    async with engine.connect() as conn:
+        pruned = await pruned_ranking(conn, request)
+        general = await general_ranking(conn, request)
+    assert pruned is not None
+    assert [r.user_id for r in pruned.items] == [r.user_id for r in general.items] == [zed]
