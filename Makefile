@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow test-browser test-reliability bench-smoke client test-all lint typecheck schema check-schema check lock clean
+.PHONY: run test test-slow test-browser test-reliability bench-smoke client console test-all lint typecheck schema check-schema check lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("spendlimits needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -46,9 +46,17 @@ test-browser: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
-## The typed TypeScript client: install its pinned tools, regenerate src/generated.ts, type-check.
+## The TypeScript client: install its pinned tools, regenerate src/gql/ and the server's
+## trusted documents (src/spendlimits/static/trusted-documents.json), type-check, run its tests.
 client:
-	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen && npm run --silent typecheck
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen \
+		&& npm run --silent typecheck && npm run --silent test
+
+## The web console (clients/console): install its pinned tools, regenerate src/gql/, unit-test,
+## type-check and build it into src/spendlimits/static/console/ (reproducibly: CI compares).
+console:
+	cd clients/console && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen \
+		&& npm run --silent typecheck && npm run --silent test && npm run --silent build
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

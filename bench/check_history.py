@@ -364,7 +364,7 @@ ON CONFLICT (user_id, day, organization_id) DO UPDATE SET spend_micros = d.spend
 
 
 async def same_statement_upsert(pool: asyncpg.Pool, chat: uuid.UUID, rows: int, rounds: int) -> None:
-    """The design performance.md measured: the rollup upsert riding in the message's own INSERT
+    """The design docs/design.md describes: the rollup upsert riding in the message's own INSERT
     statement (triggers off), against the bare INSERT."""
 
     async def run(sql: str) -> float:

@@ -127,7 +127,7 @@ async def floor(
 
 
 def _registered_daemon_check() -> str:
-    """The id of DaemonCheck in the trusted-documents registry (scripts/trusted_documents.py)."""
+    """The id of DaemonCheck in the trusted-documents registry (written by `make client`)."""
     registry = json.loads((harness.REPO / "src/spendlimits/static/trusted-documents.json").read_text())
     return "sha256:" + next(key for key, text in registry.items() if "query DaemonCheck" in text)
 

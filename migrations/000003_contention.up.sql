@@ -24,6 +24,7 @@ DECLARE
     days     date[];
     orgs     uuid[];
     deltas   bigint[];
+    fold_key record;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, slot, spend_micros)
@@ -83,6 +84,20 @@ BEGIN
     ON CONFLICT (user_id, day, organization_id, slot)
     DO UPDATE SET spend_micros = d.spend_micros + EXCLUDED.spend_micros;
 
+    -- Two sessions folding the same key deadlocked (seen under 16 writers): each had deleted some
+    -- of the key's slots and waited for the other's. Folders of a key take its lock first, in key
+    -- order; writers that only add never fold, so they never wait on this lock.
+    FOR fold_key IN
+        SELECT x.user_id, x.day, x.organization_id
+        FROM unnest(users, days, orgs, deltas) AS x(user_id, day, organization_id, delta)
+        WHERE x.delta < 0
+        ORDER BY 1, 2, 3
+    LOOP
+        PERFORM pg_advisory_xact_lock(
+            1397772868,  -- 0x53505244, "SPRD": rollup folds, apart from the reservations' locks
+            hashtext(fold_key.user_id::text || '/' || fold_key.day::text || '/' || fold_key.organization_id::text));
+    END LOOP;
+
     WITH decreased AS (
         SELECT k.user_id, k.day, k.organization_id
         FROM unnest(users, days, orgs, deltas) AS k(user_id, day, organization_id, delta)
@@ -114,7 +129,7 @@ $$;
 
 -- 2. The rules, each in one home ------------------------------------------------------------------
 
--- The admission rule (strict.md): spend >= limit blocks everything, the check and every reserve,
+-- The admission rule (docs/reservations.md): spend >= limit blocks everything, the check and every reserve,
 -- even one of 0; a reserve also needs spend + live holds + estimate <= limit. A NULL limit
 -- (limits disabled) admits everything; a NULL estimate asks the check's question.
 CREATE FUNCTION spendlimits_admits(p_limit bigint, p_spend bigint, p_held bigint, p_estimate bigint)

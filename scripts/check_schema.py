@@ -1,4 +1,5 @@
-"""Fails when schema.graphql is stale or breaks the API contract in ../shared/contract.
+"""Fails when schema.graphql is stale or breaks the API contract the team keeps beside the repository
+(shared/contract, one folder up).
 
 Run by `make check-schema` and CI. The contract parts checked are listed in CONTRACT_PARTS; a part
 is added once the issue that implements it has landed.

@@ -1,6 +1,7 @@
 """The demo data: realistic, loadable twice without duplicates, rollup consistent."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -62,7 +63,9 @@ async def test_loading_the_demo_twice_duplicates_nothing(engine: AsyncEngine) ->
     # A later day: the messages' timestamps would differ, their keys do not.
     second = await load_demo(engine, size=SMALL, now=NOW + timedelta(days=3))
 
-    assert (first.messages_added, first.messages_present) == (600, 0)
+    # The history, plus the current period's top-ups (test_demo_current_period.py).
+    assert first.messages_added > 600 and first.messages_present == 0
+    # The top-ups are not made again: their members are at their share already.
     assert (second.messages_added, second.messages_present) == (0, 600)
     assert await row_counts(engine) == after_first
     assert after_first["users"] == 15 and after_first["organizations"] == 2
@@ -108,3 +111,23 @@ async def test_the_demo_owner_token_works(engine: AsyncEngine, client: httpx.Asy
     assert data["viewer"] == {"username": OWNER, "role": "OWNER"}
     assert [o["name"] for o in data["organizations"]] == ["acme", "globex"]
     assert all(o["memberCount"] > 0 for o in data["organizations"])
+
+
+async def test_the_demo_keeps_its_owner_token_instead_of_adding_one(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    kept = tmp_path / ".pgdata.demo-owner.json"
+    first = await load_demo(engine, size=SMALL, now=NOW, keep_token_in=kept)
+    again = await load_demo(engine, size=SMALL, now=NOW, keep_token_in=kept)
+    assert again.owner_token == first.owner_token
+    assert kept.stat().st_mode & 0o077 == 0
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM api_tokens")) == 1
+    # Revoked since: a new one replaces it, and is kept in its place.
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE api_tokens SET revoked_at = now()"))
+    replaced = await load_demo(engine, size=SMALL, now=NOW, keep_token_in=kept)
+    assert replaced.owner_token != first.owner_token
+    assert (
+        await load_demo(engine, size=SMALL, now=NOW, keep_token_in=kept)
+    ).owner_token == replaced.owner_token

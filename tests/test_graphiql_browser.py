@@ -104,7 +104,7 @@ async def test_graphiql_runs_a_saved_query_with_a_pasted_token_and_no_network(
         tabs = await page.evaluate(
             "[...document.querySelectorAll('.graphiql-tab-button')].map(t => t.textContent)"
         )
-        assert tabs == ["MyUsage", "AdminSpendConfig", "DaemonCheck"]
+        assert tabs == ["MyUsage", "MyStatusLive", "AdminSpendConfig", "DaemonCheck"]
         assert AUTHORIZATION_PLACEHOLDER in await _editor_text(page, HEADERS_EDITOR)
 
         headers = json.dumps({"Authorization": f"Bearer {token}"}, indent=2)

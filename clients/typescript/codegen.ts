@@ -1,15 +1,27 @@
-// Generates src/generated.ts: a TypeScript type for every operation in operations/, checked
-// against the service's exported schema. `make client` runs it; CI fails when the checked-in
-// output is stale.
+// Generates src/gql/: a typed document (TypedDocumentString) and result/variable types for every
+// operation in operations/, checked against the service's exported schema, and
+// persisted-documents.json, the manifest {sha256 of the document text: the text} that the server
+// loads as its trusted documents (`make client` copies it to
+// src/spendlimits/static/trusted-documents.json). CI fails when the checked-in output is stale.
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 const config: CodegenConfig = {
   schema: "../../schema.graphql",
   documents: "operations/*.graphql",
+  // Generated code has no stray formatting differences between machines.
+  emitLegacyCommonJSImports: false,
   generates: {
-    "src/generated.ts": {
-      plugins: ["typescript", "typescript-operations"],
+    "src/gql/": {
+      preset: "client",
+      presetConfig: {
+        // Results are plain typed objects: no fragment masking to unwrap with useFragment().
+        fragmentMasking: false,
+        // The server hashes the exact text with SHA-256; so must the manifest.
+        persistedDocuments: { hashAlgorithm: "sha256" },
+      },
       config: {
+        // Documents are strings (with their hash in __meta__): fetch needs no GraphQL runtime.
+        documentMode: "string",
         // Every custom scalar must be mapped: an unmapped one would silently become `any`.
         strictScalars: true,
         scalars: {
@@ -18,7 +30,6 @@ const config: CodegenConfig = {
           // RFC 3339 text, always UTC; parse it with `new Date(...)` where a Date is wanted.
           DateTime: "string",
         },
-        // Only the input and enum types the operations use, not the whole schema.
         onlyOperationTypes: true,
         enumsAsTypes: true,
         useTypeImports: true,

@@ -1,5 +1,5 @@
-"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, and the
-request-wide guards."""
+"""The ASGI application: /graphql (authenticated), /healthz, /metrics, the GraphiQL assets, the web
+console at /console, and the request-wide guards."""
 
 import gc
 import logging
@@ -12,15 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendlimits import graphiql, metrics, metrics_workers
+from spendlimits import console, graphiql, metrics, metrics_workers
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
+from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.trusted_documents import default_registry
 from spendlimits.graphql.view import GraphQLView
+from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_endpoint import metrics_endpoint
 from spendlimits.observe import ObserveRequests
@@ -145,21 +147,29 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
         LimitBody(Authenticate(GraphQLView(engine, settings), authenticator), settings.max_body_bytes)
     )
 
+    live = LiveStatus(engine, settings, authenticator)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        live.start()
         yield
         metrics_workers.worker_stopped()
+        await live.close()
         await engine.dispose()
 
     return Starlette(
         routes=[
             # Every method reaches the view, which answers 405 in the JSON shape of every error.
             Route("/graphql", graphql),
+            # Subscriptions: graphql-transport-ws, authenticated by connection_init (docs/live-status.md).
+            WebSocketRoute("/graphql", live.view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(engine, authenticator), methods=["GET"]),
             Mount(graphiql.ASSETS_PATH, app=graphiql.assets_app()),
+            *console.routes(),
         ],
         lifespan=lifespan,
+        middleware=cors_middleware(settings),
     )
 
 

@@ -5,18 +5,26 @@ system account), priced and unpriced models, and a few thousand messages over th
 with limits switched on ($10 a month by default). Everything has a fixed name or key, so loading
 again adds nothing: what exists is left as it is, including limits an operator changed since.
 The domain does every write; messages go in batches, so the spend rollup is updated once per batch.
+
+The history is relative to now, and the current period is then topped up so that, whatever the
+date (the 1st of a month included), some users stand past the 75% and the 90% warning levels and
+some over their limit: the console and the checks have something to show on any day.
 """
 
+import json
+import math
+import os
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from spendlimits.auth.principal import Role
-from spendlimits.auth.tokens import create_token
+from spendlimits.auth.tokens import create_token, verify_secret
 from spendlimits.directory import chats, groups, members, models, organizations, users
 from spendlimits.directory.cost import TokenUsage
 from spendlimits.directory.ingest import NewMessage, Recorded, record_messages
@@ -24,6 +32,7 @@ from spendlimits.directory.messages import MessageRole
 from spendlimits.limits.config import get_config, update_config
 from spendlimits.limits.overrides import upsert_group_override, upsert_user_override
 from spendlimits.limits.periods import Period
+from spendlimits.limits.status import statuses
 
 OWNER = "demo-owner"
 AUDITOR = "demo-auditor"
@@ -32,6 +41,15 @@ BATCH = 500
 #: Demo chats get the UUID uuid5(CHAT_NAMESPACE, "demo-chat-N"): the same on every load.
 CHAT_NAMESPACE = uuid.UUID("1c8e3a52-0b7f-5d1e-a6c4-2f9b8d7e6a50")
 DEFAULT_LIMIT_MICROS = 10_000_000
+#: `serve --demo` keeps the owner token's secret in a file named like the data folder with this
+#: suffix (beside it, not in it: initdb wants an empty folder), readable by its owner only, so that
+#: loading again shows the same token rather than adding one each time.
+DEMO_OWNER_FILE = ".demo-owner.json"
+#: Shares of their effective limit that members reach in the current period: two past the 75%
+#: warning level, two past 90%, two over the limit.
+CURRENT_PERIOD_TARGETS = (0.80, 0.86, 0.92, 0.97, 1.10, 1.30)
+#: The largest cost of one top-up message (micro-dollars): 40 cents, a long agent turn.
+TOP_UP_MESSAGE_MICROS = 400_000
 
 ORGANIZATIONS = [("acme", "Acme Corp"), ("globex", "Globex Corporation")]
 #: (organization, group, display name, monthly limit in micros or None, share of members in it)
@@ -223,8 +241,10 @@ async def load_demo(
     size: DemoSize = DemoSize(),
     now: datetime | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    keep_token_in: Path | None = None,
 ) -> DemoResult:
-    """Loads the sample (adding only what is missing) and returns a new owner token."""
+    """Loads the sample (adding only what is missing) and returns an owner token: the one kept in
+    ``keep_token_in`` while it still works, else a new one (then kept there)."""
     now = now or datetime.now(UTC)
     # Not for secrets: a fixed seed makes every load generate the same sample.
     rng = random.Random(SEED)  # noqa: S311
@@ -245,7 +265,7 @@ async def load_demo(
             )
             if chat.archived and not stored.archived:
                 await chats.set_chat_archived(conn, chat.id, True)
-        token = await create_token(conn, name="demo", user_id=ids.users[OWNER])
+        secret = await _owner_secret(conn, ids.users[OWNER], keep_token_in)
 
     added = present = 0
     batch_messages = _messages(rng, chat_list, ids.models, size, now)
@@ -261,6 +281,116 @@ async def load_demo(
             else:
                 raise outcome
         progress(f"demo data: {start + len(outcomes):,} of {len(batch_messages):,} messages")
-    return DemoResult(
-        owner_token=token.secret, users=len(people), messages_added=added, messages_present=present
-    )
+    async with engine.begin() as conn:
+        top_ups = await _current_period_top_ups(conn, people, ids, chat_list, now)
+        for outcome in await record_messages(conn, top_ups):
+            if isinstance(outcome, Recorded):
+                added += 0 if outcome.replayed else 1
+                present += 1 if outcome.replayed else 0
+            else:
+                raise outcome
+    return DemoResult(owner_token=secret, users=len(people), messages_added=added, messages_present=present)
+
+
+async def _owner_secret(conn: AsyncConnection, owner_id: uuid.UUID, keep_in: Path | None) -> str:
+    kept = _read_kept(keep_in) if keep_in else None
+    # Kept for this database only while it still works there (not revoked, the same owner).
+    principal = await verify_secret(conn, kept) if kept else None
+    if kept and principal is not None and principal.user_id == owner_id:
+        return kept
+    created = await create_token(conn, name="demo", user_id=owner_id)
+    if keep_in is not None:
+        _keep(keep_in, {"token_id": str(created.token.id), "secret": created.secret})
+    return created.secret
+
+
+def _read_kept(path: Path) -> str | None:
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))["secret"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return kept if isinstance(kept, str) else None
+
+
+def _keep(path: Path, entry: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created readable by its owner only: it holds an owner's secret.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(entry, out)
+
+
+async def _current_period_top_ups(
+    conn: AsyncConnection, people: list[_Person], ids: _Ids, chat_list: list[_Chat], now: datetime
+) -> list[NewMessage]:
+    """Messages dated in the current period that bring chosen members to CURRENT_PERIOD_TARGETS.
+
+    Members are taken by limit, then username, skipping any already past the share meant for them; a
+    member at it (topped up by an earlier load) keeps it and gets nothing, so loading again in the
+    same period adds nothing. The keys name the period, so the next period is topped up afresh.
+    """
+    members = [p for p in people if p.role is Role.MEMBER and not p.is_system]
+    found = await statuses(conn, [(ids.users[p.username], None, now) for p in members], now)
+    limited = [
+        (state.limit.limit_micros, person.username, person, state)
+        for person in members
+        if (state := found.get((ids.users[person.username], None, now))) is not None
+        and state.limit.limit_micros is not None
+        and state.period_start is not None
+    ]
+    targets = iter(CURRENT_PERIOD_TARGETS)
+    target = next(targets)
+    result: list[NewMessage] = []
+    # The smallest limits first: a few dollars of messages each, not hundreds.
+    for limit_micros, _, person, state in sorted(limited, key=lambda entry: entry[:2]):
+        assert state.period_start is not None
+        goal = math.ceil(limit_micros * target)
+        if state.spend_micros > goal + goal // 200:
+            # Past the share already, by its own history: the next member gets it.
+            continue
+        chat = _writable_chat(chat_list, person.username)
+        # At the goal already (within the top-up's rounding): topped up by an earlier load.
+        result += (
+            []
+            if state.spend_micros >= goal
+            else _top_up(chat, ids.models[0], goal - state.spend_micros, state.period_start, now, person)
+        )
+        target = next(targets, 0.0)
+        if not target:
+            break
+    return result
+
+
+def _writable_chat(chat_list: list[_Chat], username: str) -> _Chat:
+    own = [c for c in chat_list if c.owner == username]
+    return next((c for c in own if not c.archived), own[0])
+
+
+def _top_up(
+    chat: _Chat, model_id: uuid.UUID, micros: int, period_start: datetime, now: datetime, person: _Person
+) -> list[NewMessage]:
+    """Messages on MODELS[0] costing at least ``micros`` in all (and at most a few micros more),
+    spread between the period's start and now."""
+    prices = MODELS[0][2]
+    input_price, output_price = prices.input or 1, prices.output or 1
+    count = math.ceil(micros / TOP_UP_MESSAGE_MICROS)
+    span = max(now - period_start, timedelta(0))
+    result = []
+    for n in range(count):
+        # In micros x 1,000,000, as prices are per million tokens; ceil keeps the total at or above
+        # the goal. Four fifths reading (input), the rest writing (output).
+        cost = min(TOP_UP_MESSAGE_MICROS, micros - n * TOP_UP_MESSAGE_MICROS) * 1_000_000
+        input_tokens = -(-cost * 4 // (5 * input_price))
+        output_tokens = max(-(-(cost - input_tokens * input_price) // output_price), 0)
+        created_at = (period_start + span * (n + 1) / (count + 1)).replace(microsecond=0)
+        result.append(
+            NewMessage(
+                chat.id,
+                MessageRole.ASSISTANT,
+                model_id,
+                TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
+                created_at=max(created_at, period_start),
+                idempotency_key=f"demo-{period_start:%Y%m%d}-{person.username}-{n}",
+            )
+        )
+    return result

@@ -24,6 +24,7 @@ AUTHORIZATION_PLACEHOLDER = "Bearer <paste your token>"
 #: Example tabs in the order shown: (operation file, variables or None).
 EXAMPLE_TABS: tuple[tuple[str, dict[str, str] | None], ...] = (
     ("my-usage.graphql", None),
+    ("my-status-live.graphql", None),
     ("admin-config.graphql", None),
     ("daemon-check.graphql", {"userId": "<a user's id, e.g. viewer.id from the MyUsage tab>"}),
 )

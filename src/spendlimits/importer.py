@@ -1,6 +1,6 @@
 """``spendlimits import``: backfills from JSON Lines, re-runnable, reporting each rejected line.
 
-Each line is one object with a "type" and that type's fields (the README has the format). Lines are
+Each line is one object with a "type" and that type's fields (docs/operations.md has the format). Lines are
 applied in batches, one transaction per batch: every non-message line in a SAVEPOINT of its own,
 then the batch's messages in one INSERT (checked first, so a bad message refuses only its own line).
 A rejected line never loses the good lines around it.

@@ -1,8 +1,8 @@
 """Prometheus metrics of this process, and the calls that record them.
 
 Everything here is measured per request or per SQL statement, never per resolved field: a hook on
-every field would cost more than most requests (shared/docs/performance.md). Metric names are listed in
-the README.
+every field would cost more than most requests (docs/design.md). Metric names are listed in
+docs/operations.md.
 """
 
 import re

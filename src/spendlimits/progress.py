@@ -13,7 +13,9 @@ class ProgressLine:
         self._stream = stream
         self._tty = stream.isatty()
         self._interval = min_interval_seconds
-        self._last_printed = float("-inf")
+        # Not before the first interval has passed: a short job prints its final status alone
+        # (printed right away, the first status repeated the summary that finish() prints).
+        self._last_printed = time.monotonic()
         self._width = 0
 
     def update(self, status: str) -> None:

@@ -1,10 +1,10 @@
 """Every setting of the service, read once from the environment.
 
-The README's configuration table lists the same names; keep the two in step.
+docs/configuration.md lists the same names; keep the two in step (tests/test_docs.py checks it).
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -32,6 +32,19 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def cors_origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins, each scheme://host[:port] exactly as a browser sends it, or "*"."""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+            raise SettingsError(
+                "SPENDLIMITS_CORS_ORIGINS must list origins like https://app.example.com "
+                f"(scheme, host and port; no path), got {origin!r}"
+            )
+    return origins
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     #: External PostgreSQL; None starts the embedded server in ``data_dir``.
@@ -51,10 +64,25 @@ class Settings:
     log_level: str
     #: "text" (key=value lines) or "json" (one JSON object per line).
     log_format: str
-    #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
-    trusted_documents_only: bool = False
+    #: Browser origins allowed to call the API (CORS); empty allows none, "*" any.
+    cors_origins: tuple[str, ...]
+    #: Whether browsers may send cookies along (never with "*"; bearer tokens do not need it).
+    cors_allow_credentials: bool
+
     #: "none" or "transaction": DATABASE_URL points at a pooler in transaction mode (PgBouncer).
     db_pooler: str = "none"
+    #: Live status over WebSocket (docs/live-status.md).
+    live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
+    #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
+    trusted_documents_only: bool = False
+
+    def __post_init__(self) -> None:
+        # A wildcard with credentials would let any site act with a signed-in browser's cookies.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise SettingsError(
+                'SPENDLIMITS_CORS_ALLOW_CREDENTIALS=true cannot go with SPENDLIMITS_CORS_ORIGINS="*": '
+                "list the origins"
+            )
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -76,4 +104,33 @@ class Settings:
             trusted_documents_only=_choice("SPENDLIMITS_TRUSTED_DOCUMENTS_ONLY", "false", ("true", "false"))
             == "true",
             db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),
+            cors_origins=cors_origins(os.environ.get("SPENDLIMITS_CORS_ORIGINS", "")),
+            cors_allow_credentials=_choice("SPENDLIMITS_CORS_ALLOW_CREDENTIALS", "false", ("true", "false"))
+            == "true",
+            live=LiveSettings.from_env(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """The live status subscription's bounds and timers (docs/live-status.md)."""
+
+    max_subscriptions_per_connection: int = 10
+    #: Per token and per server process.
+    max_connections_per_token: int = 20
+    #: How often open connections' tokens are checked again: a revoked token ends within this.
+    reverify_ms: int = 30_000
+    #: A graphql-transport-ws ping this often; no pong by the next one closes the connection.
+    ping_ms: int = 20_000
+    #: Events for one user are at least this far apart (later changes are coalesced into one).
+    min_interval_ms: int = 250
+
+    @classmethod
+    def from_env(cls) -> "LiveSettings":
+        return cls(
+            max_subscriptions_per_connection=_int("SPENDLIMITS_LIVE_MAX_SUBSCRIPTIONS", 10, minimum=1),
+            max_connections_per_token=_int("SPENDLIMITS_LIVE_MAX_CONNECTIONS_PER_TOKEN", 20, minimum=1),
+            reverify_ms=_int("SPENDLIMITS_LIVE_REVERIFY_MS", 30_000, minimum=100),
+            ping_ms=_int("SPENDLIMITS_LIVE_PING_MS", 20_000, minimum=100),
+            min_interval_ms=_int("SPENDLIMITS_LIVE_MIN_INTERVAL_MS", 250),
         )

@@ -1,7 +1,7 @@
 """The strict guarantee under real concurrency: several server processes on one database, many
 daemons racing reserve -> settle (or release) cycles for one user.
 
-What must hold (strict.md), with every actual cost <= its estimate:
+What must hold (docs/design.md), with every actual cost <= its estimate:
 - settled spend never exceeds the limit;
 - every admitted reservation ends SETTLED or RELEASED, and each settled one has exactly one message,
   even when its settle is sent twice at once (each copy to a random process);

@@ -1,4 +1,4 @@
-"""Decisions under contention (strict.md "Under contention"), against real server processes.
+"""Decisions under contention (docs/reservations.md, "Under contention"), against real server processes.
 
 Many sub-agents of ONE user reserve -> settle at once, over two `spendlimits serve` processes:
 - a healthy database never gets an answer from the enforcement mode (waiting for the user's lock is

@@ -1,4 +1,4 @@
-"""One admission rule for the check and every reserve (strict.md "Under contention").
+"""One admission rule for the check and every reserve (docs/reservations.md, "Under contention").
 
 ``spend >= limit`` blocks both, even a reserve of 0; a reserve also needs
 spend + live holds + estimate <= limit. The rule's one home is ``spendlimits_admits`` in the

@@ -1,4 +1,4 @@
-"""The database enforces a reserve's deadline (strict.md "Under contention"): an answer of "nothing
+"""The database enforces a reserve's deadline (docs/reservations.md, "Under contention"): an answer of "nothing
 held" is final. A reserve sent with a deadline writes nothing once the database's clock is past it,
 even when the statement was already running (the server slow or frozen), and a reserve queued behind
 the user's lock for longer than its budget gives up in the database, not only in Python."""

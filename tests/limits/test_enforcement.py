@@ -1,4 +1,4 @@
-"""The enforcement mode (strict.md): what the check and reserve answer when the decision cannot be
+"""The enforcement mode (docs/design.md): what the check and reserve answer when the decision cannot be
 evaluated. FAIL_OPEN (the default) allows the work; FAIL_CLOSED refuses it, within the same bounded
 time, whether the database errors or hangs."""
 

@@ -1,4 +1,4 @@
-"""Reservations (strict.md), called directly: admission with holds, settle exactly once, release,
+"""Reservations (docs/design.md), called directly: admission with holds, settle exactly once, release,
 expiry without any background job, and holds in the status.
 
 Every call passes an explicit ``now`` so that expiry is tested by moving time, never by sleeping.

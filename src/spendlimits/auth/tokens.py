@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.auth.principal import Principal, Role, Service
 from spendlimits.db.driver import HotStatement
+from spendlimits.directory.pages import Page
 from spendlimits.errors import DomainError
 
 PREFIX = "sl_"
@@ -129,6 +130,42 @@ async def revoke_token(conn: AsyncConnection, token_id: uuid.UUID) -> ApiToken:
 async def get_tokens(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[uuid.UUID, ApiToken]:
     rows = await conn.execute(text(f"SELECT {_COLUMNS} FROM api_tokens WHERE id = ANY(:ids)"), {"ids": ids})
     return {t.id: t for t in map(_token, rows)}
+
+
+# The page and the size of the whole list in one statement, as for users: the count row always
+# exists and the page joins onto it.
+_LIST_TOKENS = text(
+    f"""
+    WITH matched AS (
+        SELECT {_COLUMNS} FROM api_tokens
+        WHERE (CAST(:include_revoked AS boolean) OR revoked_at IS NULL)
+          AND (CAST(:user_id AS uuid) IS NULL OR user_id = :user_id)
+    )
+    SELECT page.*, total.n AS total_count
+    FROM (SELECT count(*) AS n FROM matched) AS total
+    LEFT JOIN LATERAL (
+        SELECT * FROM matched ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset
+    ) AS page ON true
+    """
+)
+
+
+async def list_tokens(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    offset: int = 0,
+    include_revoked: bool = True,
+    user_id: uuid.UUID | None = None,
+) -> Page[ApiToken]:
+    """Tokens, newest first: metadata only (the secrets are not stored)."""
+    rows = (
+        await conn.execute(
+            _LIST_TOKENS,
+            {"include_revoked": include_revoked, "user_id": user_id, "limit": limit, "offset": offset},
+        )
+    ).all()
+    return Page(items=[_token(r) for r in rows if r.id is not None], total_count=int(rows[0].total_count))
 
 
 # One round trip: find the live token, stamp last_used_at at most once a minute (so a busy daemon

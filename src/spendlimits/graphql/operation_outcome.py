@@ -1,6 +1,6 @@
 """Leaves each operation's name and error codes where the request's log line and metrics find them.
 
-One hook per operation, none per field (shared/docs/performance.md). List it before ErrorCodes in the
+One hook per operation, none per field (docs/design.md). List it before ErrorCodes in the
 schema's extensions: hooks finish in reverse order, so it then sees the codes ErrorCodes assigned.
 """
 

@@ -18,14 +18,18 @@ from spendlimits.graphql.mutations.organizations import OrganizationMutation
 from spendlimits.graphql.mutations.reservations import ReservationsMutation
 from spendlimits.graphql.mutations.users import UserMutation
 from spendlimits.graphql.operation_outcome import RecordOperation
+from spendlimits.graphql.queries.api_tokens import ApiTokensQuery
 from spendlimits.graphql.queries.directory import DirectoryQuery
 from spendlimits.graphql.queries.insight import InsightQuery
 from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
 from spendlimits.graphql.scalars import SCALAR_MAP
+from spendlimits.graphql.subscriptions import Subscription
 
-Query = merge_types("Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery))
+Query = merge_types(
+    "Query", (ViewerQuery, DirectoryQuery, LimitsQuery, ReservationsQuery, InsightQuery, ApiTokensQuery)
+)
 Query.__strawberry_definition__.description = "What can be read; each field says who may read it."  # type: ignore[attr-defined] # merge_types takes no description
 Mutation = merge_types(
     "Mutation",
@@ -59,6 +63,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
     extensions=[RecordOperation, ErrorCodes, *HARDENING],

@@ -2,7 +2,7 @@
 
 The registry is ``static/trusted-documents.json``, an object {sha256 hex of the document text:
 the text}, written at build time from the client's operations (GraphQL Code Generator's
-persisted documents, or ``scripts/trusted_documents.py``). Every key is checked against its text
+persisted documents, `make client`). Every key is checked against its text
 and every document parsed and validated against the schema when the registry loads, so a bad
 registry stops the server at start-up instead of failing requests.
 

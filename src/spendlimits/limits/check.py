@@ -5,7 +5,7 @@
 within the check timeout) the configured enforcement mode decides: FAIL_OPEN (the default) allows
 the work, FAIL_CLOSED refuses it; the answer says which, and a warning names the cause. Coder
 chose fail-open because a limits outage must not stop every chat; the price is that spend during
-an outage goes unchecked, which a strict deployment refuses to pay (strict.md).
+an outage goes unchecked, which a strict deployment refuses to pay (docs/design.md).
 """
 
 import logging

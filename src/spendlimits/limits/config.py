@@ -38,7 +38,7 @@ class LimitConfig:
     default_limit_micros: int
     period: Period
     updated_at: datetime
-    #: What a check or reserve does when it cannot be evaluated (strict.md).
+    #: What a check or reserve does when it cannot be evaluated (docs/design.md).
     enforcement_mode: EnforcementMode
     #: How long a reservation holds budget when it is neither settled nor released.
     reservation_ttl_seconds: int

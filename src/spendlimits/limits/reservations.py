@@ -2,7 +2,7 @@
 
 Coder's check reads spend, lets the call run and records its cost afterwards, so concurrent calls
 can all pass. Here the daemon reserves an estimate before the call (``reserve``), and afterwards
-settles the actual cost (``settle``) or releases the hold (``release``). Guarantee (strict.md):
+settles the actual cost (``settle``) or releases the hold (``release``). Guarantee (docs/design.md):
 settled spend never exceeds the limit when every call's actual cost is at most its estimate and it
 is settled within its TTL, whatever the number of callers, processes or machines.
 

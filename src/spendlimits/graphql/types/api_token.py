@@ -7,6 +7,7 @@ import strawberry
 from spendlimits.auth import tokens
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.loaders.batch import required
+from spendlimits.graphql.pagination import PageInfo, PageRequest
 from spendlimits.graphql.types.enums import Service
 from spendlimits.graphql.types.user import User
 
@@ -15,11 +16,11 @@ from spendlimits.graphql.types.user import User
 class ApiToken:
     domain: strawberry.Private[tokens.ApiToken]
 
-    @strawberry.field(description="The token's id: what revokeApiToken takes.")
+    @strawberry.field(description="The token's id, for revokeApiToken.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.domain.id))
 
-    @strawberry.field(description="A label chosen when the token was made.")
+    @strawberry.field(description="Its label, given when it was created.")
     def name(self) -> str:
         return self.domain.name
 
@@ -34,7 +35,7 @@ class ApiToken:
     def service(self) -> Service | None:
         return self.domain.service
 
-    @strawberry.field(description="When the token was made.")
+    @strawberry.field(description="When it was created (UTC).")
     def created_at(self) -> datetime:
         return self.domain.created_at
 
@@ -45,3 +46,18 @@ class ApiToken:
     @strawberry.field(description="Set once the token is revoked; it is refused from then on.")
     def revoked_at(self) -> datetime | None:
         return self.domain.revoked_at
+
+
+@strawberry.type(description="A page of API tokens, newest first.")
+class ApiTokenConnection:
+    nodes: list[ApiToken] = strawberry.field(description="The tokens of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends and whether more follow.")
+    total_count: int = strawberry.field(description="How many tokens the whole list has.")
+
+    @classmethod
+    def build(cls, request: PageRequest, items: list[tokens.ApiToken], total: int) -> "ApiTokenConnection":
+        return cls(
+            nodes=[ApiToken(domain=t) for t in items],
+            page_info=request.page_info(len(items), total),
+            total_count=total,
+        )

@@ -7,6 +7,7 @@ import strawberry
 
 from spendlimits.auth.principal import Service
 from spendlimits.graphql.context import Info
+from spendlimits.graphql.descriptions import described_enum
 from spendlimits.graphql.pagination import PageInfo
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.enums import EnforcementMode, Period
@@ -14,7 +15,16 @@ from spendlimits.graphql.types.group import Group
 from spendlimits.graphql.types.user import User
 from spendlimits.insight.audit import Change, ChangeKind
 
-strawberry.enum(ChangeKind, name="ChatUsageLimitChangeKind", description="What a limit change touched.")
+described_enum(
+    ChangeKind,
+    "ChatUsageLimitChangeKind",
+    "What a limit change touched.",
+    {
+        "CONFIG": "The deployment's configuration: limits on or off, the default limit, the period.",
+        "USER_OVERRIDE": "One user's own limit.",
+        "GROUP_OVERRIDE": "One group's limit.",
+    },
+)
 
 
 def _micros(value: int | None) -> Micros | None:

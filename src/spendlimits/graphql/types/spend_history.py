@@ -21,9 +21,9 @@ from spendlimits.limits.periods import Period
     description="The width of one point of a spend series; buckets are calendar-aligned in UTC like periods.",
 )
 class SpendBucket(enum.Enum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
+    DAY = strawberry.enum_value("day", description="One UTC day, from midnight.")
+    WEEK = strawberry.enum_value("week", description="One week, from Monday 00:00 UTC.")
+    MONTH = strawberry.enum_value("month", description="One calendar month, from the 1st 00:00 UTC.")
 
 
 @strawberry.type(name="ChatSpendPoint", description="Spend in one bucket [start, end).")

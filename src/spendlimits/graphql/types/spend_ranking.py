@@ -2,18 +2,20 @@
 
 import strawberry
 
+from spendlimits.graphql.descriptions import described_enum
 from spendlimits.graphql.pagination import PageInfo
 from spendlimits.graphql.types.limit_status import ChatUsageLimitStatus
 from spendlimits.graphql.types.user import User
 from spendlimits.insight.ranking import RankingOrder
 
-strawberry.enum(
+described_enum(
     RankingOrder,
-    name="ChatSpendRankingOrder",
-    description=(
-        "SPEND_DESC: highest currentSpendMicros first. SHARE_OF_LIMIT_DESC: highest share of the "
-        "effective limit first; unlimited users last. Ties: higher spend, then username."
-    ),
+    "ChatSpendRankingOrder",
+    "How the ranking orders users. Ties: higher spend, then username.",
+    {
+        "SPEND_DESC": "Highest currentSpendMicros first.",
+        "SHARE_OF_LIMIT_DESC": "Highest share of the effective limit first; unlimited users last.",
+    },
 )
 
 

@@ -5,7 +5,9 @@
   var config = JSON.parse(document.getElementById("spendlimits-graphiql-config").textContent);
   var placeholder = config.authorizationPlaceholder;
   var endpoint = window.location.href.split(/[?#]/)[0];
-  var post = GraphiQL.createFetcher({ url: endpoint });
+  // Subscriptions go over graphql-transport-ws on the same path (GraphiQL bundles graphql-ws); the
+  // headers below become the connection_init payload, which is where the server reads the token.
+  var post = GraphiQL.createFetcher({ url: endpoint, subscriptionUrl: endpoint.replace(/^http/, "ws") });
 
   // Each tab has its own headers editor. A token pasted into one tab is remembered (in memory
   // only) and used by tabs that still show the placeholder, so a newcomer pastes it once.
