@@ -18,8 +18,13 @@ document is ``ADMIN_USERS`` below), as an OWNER:
     instead of the generic plans the service's connections ask for (db/engine.py);
 - over HTTP against ``spendlimits serve`` (1 worker): latency of the DataLoader version, and
   the statements it ran according to the server's own ``spendlimits_db_statements_total``.
+
+``--growth`` (``--million``) instead measures one page of the list as the directory grows to 1k,
+10k, 100k (and 1M) users: first page and a page mid-list (keyset cursor) of 10 and 100 users, and
+the first page with ``totalCount``, over HTTP; the last column is the largest size ÷ 1k.
 """
 
+import base64
 import json
 import statistics
 import time
@@ -27,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
+import asyncpg
 import harness
 import uvloop
 from sqlalchemy import event
@@ -238,6 +244,89 @@ async def over_http(url: str, seeded: harness.Seeded, sizes: list[int], iteratio
     )
 
 
+PAGE = """
+query Page($first: Int!, $after: String) {
+  users(first: $first, after: $after) { nodes { id username name } pageInfo { hasNextPage endCursor } }
+}
+"""
+PAGE_WITH_TOTAL = """
+query PageWithTotal($first: Int!, $after: String) {
+  users(first: $first, after: $after) {
+    nodes { id username name } pageInfo { hasNextPage endCursor } totalCount
+  }
+}
+"""
+
+
+def key_cursor(username: str, user_id: str) -> str:
+    """A keyset cursor as the API hands them out (graphql/pagination.py), for a page mid-list."""
+    payload = json.dumps([username, user_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(f"key:{payload}".encode()).decode()
+
+
+async def grow_to(url: str, total: int) -> tuple[str, str]:
+    """Adds plain users until the directory has ``total``; returns the middle user's sort key."""
+    conn = await asyncpg.connect(url)
+    try:
+        have = await conn.fetchval("SELECT count(*) FROM users")
+        if total > have:
+            await conn.execute(
+                "INSERT INTO users (username, name) SELECT 'g' || lpad(g::text, 8, '0'), 'Grown ' || g"
+                " FROM generate_series($1::bigint, $2::bigint) g",
+                have + 1,
+                total,
+            )
+        await conn.execute("VACUUM ANALYZE users")
+        row = await conn.fetchrow(
+            "SELECT username, id::text FROM users WHERE NOT deleted ORDER BY username, id OFFSET $1 LIMIT 1",
+            total // 2,
+        )
+    finally:
+        await conn.close()
+    return row["username"], row["id"]
+
+
+async def growth(url: str, seeded: harness.Seeded, totals: list[int], iterations: int) -> None:
+    """One page of the user list as the directory grows: first and middle pages, 10 and 100 users,
+    with and without totalCount, over HTTP (1 worker, one client)."""
+    cells: dict[str, list[float]] = {}
+    with harness.Server(url, workers=1) as server:
+        for total in totals:
+            middle = key_cursor(*await grow_to(url, total))
+            # A new connection per size: growing to 1M users outlasts uvicorn's keep-alive timeout.
+            async with harness.http_connections(server.port, 1) as (connection,):
+                for first in (10, 100):
+                    for label, document, after in (
+                        ("first page", PAGE, None),
+                        ("first page + totalCount", PAGE_WITH_TOTAL, None),
+                        ("middle page (keyset cursor)", PAGE, middle),
+                    ):
+                        body = json.dumps({"query": document, "variables": {"first": first, "after": after}})
+                        request = harness.graphql_request(server.port, seeded.owner_token, body.encode())
+                        samples = []
+                        for attempt in range(iterations + 3):
+                            started = time.perf_counter()
+                            status, answer = await connection.send(request)
+                            elapsed = time.perf_counter() - started
+                            assert status == 200 and b'"errors"' not in answer, answer[:300]
+                            assert answer.count(b'"username"') == first, answer[:300]
+                            if attempt >= 3:
+                                samples.append(elapsed)
+                        cells.setdefault(f"users(first: {first}), {label}", []).append(
+                            statistics.median(samples) * 1000
+                        )
+                latest = ", ".join(f"{name}: {values[-1]:.1f}" for name, values in cells.items())
+                print(f"  {total:,} users: {latest} (ms)", flush=True)
+    rows = [
+        [name, *(f"{v:.1f}" for v in values), f"**{values[-1] / values[0]:.2f}**"]
+        for name, values in cells.items()
+    ]
+    harness.print_table(
+        ["page (median ms over HTTP)", *(f"{t:,} users" for t in totals), f"{totals[-1]:,} ÷ {totals[0]:,}"],
+        rows,
+    )
+
+
 async def main() -> None:
     parser = harness.base_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, help="users to seed (default 10,000, quick 1,000)")
@@ -245,7 +334,23 @@ async def main() -> None:
     parser.add_argument(
         "--iterations", type=int, help="timed lists per design and size (default 100, quick 15)"
     )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="instead: one page as the directory grows to 1k, 10k, 100k users (quick: 1k, 10k)",
+    )
+    parser.add_argument("--million", action="store_true", help="with --growth: also 1,000,000 users")
     args = parser.parse_args()
+    if args.growth:
+        totals = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+        if args.million:
+            totals.append(1_000_000)
+        async with harness.scratch_database(args.database_url, SCRATCH, args.keep) as url:
+            await harness.machine_notes(url)
+            seeded = await harness.seed_directory(url, 500)
+            print(f"# {args.iterations or 30} timed pages per cell, after 3 untimed\n", flush=True)
+            await growth(url, seeded, totals, args.iterations or 30)
+        return
     user_count = args.users or (1_000 if args.quick else 10_000)
     message_count = args.messages or (10_000 if args.quick else 100_000)
     iterations = args.iterations or (15 if args.quick else 100)

@@ -11,6 +11,10 @@ a second, measured, stopped), once per round; each row prints the median round. 
 - ``plan_cache_mode = force_generic_plan`` on the service's connections (db/engine.py);
 - token verification in autocommit (auth/authenticator.py);
 - ``gc.freeze()`` after start-up (app.py);
+- the document cache (graphql/document_cache.py) against strawberry's ParserCache and
+  ValidationCache;
+- and a row with every lever where the client sends the registered documentId (trusted documents)
+  instead of the document's text;
 - the pool's defaults: 20 connections kept, no overflow (settings.py), against 10 + 10 overflow;
 - and, for reference, the per-request log line (SPENDLIMITS_LOG_LEVEL=WARNING turns it off; kept).
 
@@ -67,6 +71,17 @@ def __init__(self, engine, timeout_seconds):
 
 authenticator.Authenticator.__init__ = __init__
 """,
+    "without the document cache (strawberry's ParserCache + ValidationCache)": """
+from functools import partial
+from strawberry.extensions import ValidationCache
+from spendlimits.graphql import hardening
+
+hardening.EXTENSIONS = (
+    hardening.DocumentLimits,
+    partial(hardening.CachedParser, maxsize=256),
+    partial(ValidationCache, maxsize=256),
+)
+""",
     "without gc.freeze()": """
 import gc
 
@@ -80,6 +95,8 @@ ENVIRONMENTS = {
     },
     "without the request log line (reference only)": {"SPENDLIMITS_LOG_LEVEL": "WARNING"},
 }
+#: Rows that change what the client sends, not the server.
+TRUSTED = "now, sending the documentId instead of the text (trusted documents)"
 
 
 def variants(patch_root: Path, baseline: str | None) -> dict[str, dict[str, str]]:
@@ -90,6 +107,7 @@ def variants(patch_root: Path, baseline: str | None) -> dict[str, dict[str, str]
         (folder / "sitecustomize.py").write_text(source)
         found[name] = {"PYTHONPATH": str(folder)}
     found.update(ENVIRONMENTS)
+    found[TRUSTED] = {}
     if baseline:
         found["before (--baseline)"] = {"PYTHONPATH": baseline}
     return found
@@ -112,7 +130,9 @@ async def bench(
             # One server at a time: eight pools at once would not fit in max_connections.
             for name, env in environments.items():
                 with harness.Server(url, workers=workers, env=env) as server:
-                    requests = http_check.check_requests(server.port, seeded.chatd_token, users)
+                    requests = http_check.check_requests(
+                        server.port, seeded.chatd_token, users, trusted=name == TRUSTED
+                    )
                     run = await harness.measure_cpu(
                         url,
                         server.pids(),

@@ -9,6 +9,8 @@ then for ``spendlimits serve`` with 1 and with 2 workers, at concurrency 1, 16 a
 - HTTP: ``DaemonCheck`` (clients/typescript/operations/daemonCheck.graphql) with a CHATD token,
   round-robin over 100 users, on keep-alive connections, from a small asyncio client in this
   process. Every answer must be a 200 with ``allowed: true, failedOpen: false``.
+- The same with the registered document's id (``{"documentId": "sha256:..."}``, trusted
+  documents) instead of its text, on the same server.
 - Floor: the SQL one check runs, captured at the driver from the service's own code (the token
   statement of ``auth.tokens.verify_secret`` and the status statement of ``limits.status``),
   replayed with an asyncpg pool (pool size min(concurrency, 20), no reset query on release, like
@@ -124,13 +126,23 @@ async def floor(
         await pool.close()
 
 
-def check_requests(port: int, token: str, users: list[Any]) -> list[bytes]:
+def _registered_daemon_check() -> str:
+    """The id of DaemonCheck in the trusted-documents registry (written by `make client`)."""
+    registry = json.loads((harness.REPO / "src/spendlimits/static/trusted-documents.json").read_text())
+    return "sha256:" + next(key for key, text in registry.items() if "query DaemonCheck" in text)
+
+
+def check_requests(port: int, token: str, users: list[Any], trusted: bool = False) -> list[bytes]:
+    """One request body per user: the document's text, or (``trusted``) its registered id."""
+    document: dict[str, str] = (
+        {"documentId": _registered_daemon_check()} if trusted else {"query": DAEMON_CHECK}
+    )
     return [
         harness.graphql_request(
             port,
             token,
             json.dumps(
-                {"query": DAEMON_CHECK, "operationName": "DaemonCheck", "variables": {"userId": str(u)}}
+                {**document, "operationName": "DaemonCheck", "variables": {"userId": str(u)}}
             ).encode(),
         )
         for u in users
@@ -167,6 +179,7 @@ async def bench(
             for concurrency in levels:
                 runs: dict[str, list[tuple[harness.Run, harness.Cpu]]] = {
                     "floor": [],
+                    "trusted": [],
                     **{k: [] for k in servers},
                 }
                 for _ in range(rounds):
@@ -182,6 +195,17 @@ async def bench(
                                 ),
                             )
                         )
+                    # The same server, the registered document's id instead of its text.
+                    trusted = check_requests(servers["now"].port, seeded.chatd_token, users, trusted=True)
+                    runs["trusted"].append(
+                        await harness.measure_cpu(
+                            url,
+                            servers["now"].pids(),
+                            lambda requests=trusted, level=concurrency, port=servers["now"].port: (
+                                harness.http_load(port, level, seconds, requests, EXPECT)
+                            ),
+                        )
+                    )
                 for run, _ in (r for found in runs.values() for r in found):
                     if run.errors:
                         sys.exit(f"{run.errors} failed requests, first: {run.first_error}")
@@ -189,6 +213,12 @@ async def bench(
                 (http, _), (raw, _) = median["now"], median["floor"]
                 row = [str(count), str(concurrency), *cells(*median["now"]), *cells(*median["floor"])]
                 row.append(f"**{harness.ratio(http.rate, raw.rate)}**")
+                trusted_run = median["trusted"][0]
+                row += [
+                    f"{trusted_run.rate:,.0f}",
+                    f"{trusted_run.p50:.1f} / {trusted_run.p99:.1f}",
+                    f"**{harness.ratio(trusted_run.rate, raw.rate)}**",
+                ]
                 if baseline:
                     before = median["before"][0]
                     row += [*cells(*median["before"]), harness.ratio(before.rate, raw.rate)]
@@ -208,6 +238,9 @@ async def bench(
         "asyncpg p50 / p99 ms",
         "asyncpg CPU µs/req: client / - / PG",
         "HTTP / asyncpg",
+        "documentId: req/s",
+        "documentId: p50 / p99 ms",
+        "documentId / asyncpg",
     ]
     if baseline:
         header += [

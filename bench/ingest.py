@@ -13,9 +13,12 @@ Creates a scratch database (``spendlimits_bench_ingest``, dropped at the end unl
 2. the same messages batched: 25 ``recordChatMessage`` fields per request (aliases; the alias limit
    is 30). GraphQL runs mutation fields one after the other, each in its own transaction, so this
    saves HTTP, token and parsing work per message, not database work;
-3. ``directory.ingest.record_messages``, the domain's batch path (one INSERT and one rollup upsert
+3. ``recordChatMessages`` with 100 and 1,000 messages per request, against
+   ``record_messages`` (the domain's batch path) in this process with the same batches, taking
+   turns (``--batches-only`` runs just this);
+4. ``directory.ingest.record_messages``, the domain's batch path (one INSERT and one rollup upsert
    per batch; what the import uses), 500 messages per call, in this process;
-4. ``spendlimits import`` on a generated JSON Lines file (quick: 20,000 messages; full: 200,000),
+5. ``spendlimits import`` on a generated JSON Lines file (quick: 20,000 messages; full: 200,000),
    then the same file again (every line already present).
 
 What the spend rollup costs ingestion against plain INSERTs is measured by bench/check_history.py.
@@ -197,6 +200,150 @@ async def domain_batches(url: str, seeded: harness.Seeded, model: uuid.UUID, tot
     )
 
 
+RECORD_MANY = """
+mutation RecordMany($input: RecordChatMessagesInput!) {
+  recordChatMessages(input: $input) { results { message { id totalCostMicros } replayed errors { code } } errors { code } }
+}
+"""
+
+
+def _batch(
+    chats: list[uuid.UUID], model: uuid.UUID, keys: Keys, size: int, offset: int
+) -> list[dict[str, Any]]:
+    return [message_input(chats[(offset + i) % len(chats)], model, keys.next()) for i in range(size)]
+
+
+async def batches_against_domain(
+    url: str,
+    seeded: harness.Seeded,
+    model: uuid.UUID,
+    workers: list[int],
+    sizes: list[int],
+    levels: list[int],
+    rounds: int,
+    seconds: float,
+) -> None:
+    """recordChatMessages over HTTP against record_messages in this process, same batches, taking
+    turns. Each connection writes its own users' chats, so no two batches queue on a rollup row."""
+    rows = []
+    engine = create_engine(url, Settings.from_env())
+    chats = seeded.chats[:CHATS_USED]
+    try:
+        for count in workers:
+            with harness.Server(url, workers=count) as server:
+                for size in sizes:
+                    for concurrency in levels:
+                        own = [chats[i::concurrency] for i in range(concurrency)]
+                        runs: dict[str, list[tuple[harness.Run, harness.Cpu]]] = {"http": [], "domain": []}
+                        for round_ in range(rounds):
+                            keys = Keys(f"many-w{count}-s{size}-c{concurrency}-r{round_}")
+                            async with harness.http_connections(server.port, concurrency) as connections:
+
+                                async def http_work(
+                                    index: int,
+                                    connections: list[Any] = connections,
+                                    keys: Keys = keys,
+                                    own: list[list[uuid.UUID]] = own,
+                                    size: int = size,
+                                ) -> None:
+                                    messages = _batch(own[index], model, keys, size, 0)
+                                    body = json.dumps(
+                                        {"query": RECORD_MANY, "variables": {"input": {"messages": messages}}}
+                                    )
+                                    status, answer = await connections[index].send(
+                                        harness.graphql_request(
+                                            server.port, seeded.chatd_token, body.encode()
+                                        )
+                                    )
+                                    if status != 200 or answer.count(b'"errors":[]') != size + 1:
+                                        raise RuntimeError(f"HTTP {status}: {answer[:300]!r}")
+
+                                runs["http"].append(
+                                    await harness.measure_cpu(
+                                        url,
+                                        server.pids(),
+                                        lambda work=http_work, level=concurrency: harness.closed_loop(
+                                            level, seconds, work
+                                        ),
+                                    )
+                                )
+
+                            async def domain_work(
+                                index: int,
+                                keys: Keys = keys,
+                                own: list[list[uuid.UUID]] = own,
+                                size: int = size,
+                            ) -> None:
+                                batch = [
+                                    NewMessage(
+                                        chat_id=uuid.UUID(m["chatId"]),
+                                        role=MessageRole.ASSISTANT,
+                                        model_id=model,
+                                        usage=TokenUsage(
+                                            input_tokens=1200, output_tokens=300, cache_read_tokens=5000
+                                        ),
+                                        idempotency_key=m["idempotencyKey"],
+                                    )
+                                    for m in _batch(own[index], model, keys, size, 0)
+                                ]
+                                async with engine.connect() as conn:
+                                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                                    outcomes = await record_messages(conn, batch)
+                                if any(isinstance(o, Exception) for o in outcomes):
+                                    raise RuntimeError(str(outcomes[0]))
+
+                            runs["domain"].append(
+                                await harness.measure_cpu(
+                                    url,
+                                    [],
+                                    lambda work=domain_work, level=concurrency: harness.closed_loop(
+                                        level, seconds, work
+                                    ),
+                                )
+                            )
+                        for found in runs.values():
+                            for run, _ in found:
+                                if run.errors:
+                                    raise SystemExit(f"{run.errors} failed batches, first: {run.first_error}")
+                                if not run.latencies:
+                                    raise SystemExit(
+                                        f"no batch of {size} finished in {seconds:g} s: try --seconds"
+                                    )
+                        (http, http_cpu), (domain, _) = (
+                            harness.median_run(runs["http"]),
+                            harness.median_run(runs["domain"]),
+                        )
+                        rows.append(
+                            [
+                                count,
+                                f"{size:,}",
+                                concurrency,
+                                f"**{http.rate * size:,.0f}**",
+                                f"{http.p50:.1f} / {http.p99:.1f}",
+                                f"{http_cpu.server / size:,.1f} / {http_cpu.postgres / size:,.1f}",
+                                f"{domain.rate * size:,.0f}",
+                                f"**{harness.ratio(http.rate, domain.rate)}**",
+                            ]
+                        )
+                        print(f"  {rows[-1]}", flush=True)
+    finally:
+        await engine.dispose()
+    print()
+    harness.print_table(
+        [
+            "workers",
+            "messages per recordChatMessages",
+            "concurrency",
+            "HTTP messages/s",
+            "request p50 / p99 ms",
+            "CPU µs/message: server / PG",
+            "record_messages in process, messages/s",
+            "HTTP ÷ in process",
+        ],
+        rows,
+    )
+
+
 def write_import_file(path: Path, messages: int, users: int = 100, chats_per_user: int = 10) -> int:
     """Organization, users, memberships, a model, chats, then messages spread over the chats."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -281,6 +428,10 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--seconds", type=float, help="seconds per HTTP run (default 5, quick 2)")
     parser.add_argument(
+        "--batches-only", action="store_true", help="only recordChatMessages against the domain's batch path"
+    )
+    parser.add_argument("--rounds", type=int, help="rounds of the batch comparison (default 3, quick 1)")
+    parser.add_argument(
         "--import-messages", type=int, help="messages in the import file (default 200,000, quick 20,000)"
     )
     args = parser.parse_args()
@@ -290,6 +441,19 @@ async def main() -> None:
         await harness.machine_notes(url)
         seeded = await harness.seed_directory(url, USERS)
         model = await add_model(url)
+        await batches_against_domain(
+            url,
+            seeded,
+            model,
+            args.workers,
+            [100, 1000],
+            [1, 4],
+            args.rounds or (1 if args.quick else 3),
+            max(seconds, 4.0),
+        )
+        if args.batches_only:
+            return
+        print()
         await over_http(url, seeded, model, args.workers, args.concurrency, seconds)
         print()
         await domain_batches(url, seeded, model, 20_000 if args.quick else 100_000, 500)

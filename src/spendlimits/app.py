@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendlimits import console, graphiql, metrics
+from spendlimits import console, graphiql, metrics, metrics_workers
 from spendlimits.auth.authenticator import Authenticator, DatabaseUnavailable, bearer_secret
 from spendlimits.cors import cors_middleware
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.budget import RequestBudget
+from spendlimits.graphql.trusted_documents import default_registry
 from spendlimits.graphql.view import GraphQLView
 from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
@@ -140,6 +141,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    default_registry()  # a bad registry stops the server here, not at a request
     metrics.instrument_engine(engine, settings.pool_size + settings.pool_max_overflow)
     authenticator = Authenticator(engine, settings.check_timeout_ms / 1000)
     view = Authenticate(GraphQLView(engine, settings), authenticator)
@@ -152,6 +154,7 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         live.start()
         yield
+        metrics_workers.worker_stopped()
         await live.close()
         await engine.dispose()
 

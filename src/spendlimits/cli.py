@@ -18,6 +18,7 @@ from spendlimits.db.embedded import EmbeddedError, embedded_status, exit_cleanly
 from spendlimits.db.engine import create_engine, database_url
 from spendlimits.errors import DomainError
 from spendlimits.logs import configure_logging
+from spendlimits.metrics_workers import shared_metrics_dir
 from spendlimits.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -91,7 +92,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
     # With --decision-workers, a second listener for the daemon runs beside this one (decision_port.py).
-    with decision_listener.serving(settings, host, port, args.decision_workers, args.decision_port):
+    with (
+        decision_listener.serving(settings, host, port, args.decision_workers, args.decision_port),
+        shared_metrics_dir(args.workers or 1),
+    ):
         uvicorn.run(
             "spendlimits.app:app_from_env",
             factory=True,

@@ -271,7 +271,8 @@ async def load_demo(
     batch_messages = _messages(rng, chat_list, ids.models, size, now)
     for start in range(0, len(batch_messages), BATCH):
         async with engine.begin() as conn:
-            outcomes = await record_messages(conn, batch_messages[start : start + BATCH])
+            # The demo's clock is `now` (tests pass a fixed one): createdAt is held to it.
+            outcomes = await record_messages(conn, batch_messages[start : start + BATCH], now=now)
         for outcome in outcomes:
             if isinstance(outcome, Recorded) and not outcome.replayed:
                 added += 1
@@ -283,7 +284,7 @@ async def load_demo(
         progress(f"demo data: {start + len(outcomes):,} of {len(batch_messages):,} messages")
     async with engine.begin() as conn:
         top_ups = await _current_period_top_ups(conn, people, ids, chat_list, now)
-        for outcome in await record_messages(conn, top_ups):
+        for outcome in await record_messages(conn, top_ups, now=now):
             if isinstance(outcome, Recorded):
                 added += 0 if outcome.replayed else 1
                 present += 1 if outcome.replayed else 0

@@ -9,11 +9,13 @@ import re
 import time
 from typing import Any, Literal, Protocol, get_args
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
+
+from spendlimits import metrics_workers
 
 CheckOutcome = Literal["allowed", "blocked", "failed_open", "failed_closed"]
 RequestOutcome = Literal[
@@ -50,13 +52,17 @@ SQL_ERRORS = Counter("spendlimits_db_statement_errors", "SQL statements that rai
 SQL_SECONDS = Histogram(
     "spendlimits_db_statement_duration_seconds", "Time of each completed SQL statement.", buckets=_SQL_BUCKETS
 )
+# With several workers (metrics_workers.py) the pool gauges are summed over the live workers.
 POOL_CONNECTIONS = Gauge(
     "spendlimits_db_pool_connections",
-    "Connections of the database pool: checked_out (in use) or idle.",
+    "Connections of the database pools: checked_out (in use) or idle.",
     ["state"],
+    multiprocess_mode="livesum",
 )
 POOL_LIMIT = Gauge(
-    "spendlimits_db_pool_limit", "Most connections the pool may hold: pool size plus maximum overflow."
+    "spendlimits_db_pool_limit",
+    "Most connections the pools may hold: pool size plus maximum overflow, times workers.",
+    multiprocess_mode="livesum",
 )
 
 for _outcome in get_args(CheckOutcome):
@@ -159,12 +165,19 @@ def instrument_engine(engine: AsyncEngine, pool_limit: int) -> None:
     event.listen(target, "before_cursor_execute", _before_statement)
     event.listen(target, "after_cursor_execute", _after_statement)
     event.listen(target, "handle_error", _statement_failed)
+    if metrics_workers.enabled():
+        # Another worker answers the scrape, so each keeps its own pool gauges current.
+        event.listen(target.pool, "checkout", lambda *_: _read_pool(target.pool))
+        event.listen(target.pool, "checkin", lambda *_: _read_pool(target.pool))
 
 
-def exposition(engine: AsyncEngine) -> bytes:
-    """The text format Prometheus scrapes, with the pool read as it is now."""
-    pool = engine.sync_engine.pool
+def _read_pool(pool: object) -> None:
     if isinstance(pool, QueuePool):
         POOL_CONNECTIONS.labels("checked_out").set(pool.checkedout())
         POOL_CONNECTIONS.labels("idle").set(pool.checkedin())
-    return generate_latest(REGISTRY)
+
+
+def exposition(engine: AsyncEngine) -> bytes:
+    """The text format Prometheus scrapes (every worker's), with this pool read as it is now."""
+    _read_pool(engine.sync_engine.pool)
+    return metrics_workers.latest()

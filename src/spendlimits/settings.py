@@ -87,6 +87,8 @@ class Settings:
     db_pooler: str = "none"
     #: Live status over WebSocket (docs/live-status.md).
     live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
+    #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
+    trusted_documents_only: bool = False
 
     def __post_init__(self) -> None:
         # A wildcard with credentials would let any site act with a signed-in browser's cookies.
@@ -120,6 +122,8 @@ class Settings:
             read_niceness=_int("SPENDLIMITS_READ_NICENESS", 19),
             log_level=(os.environ.get("SPENDLIMITS_LOG_LEVEL") or "INFO").upper(),
             log_format=_choice("SPENDLIMITS_LOG_FORMAT", "text", ("text", "json")),
+            trusted_documents_only=_choice("SPENDLIMITS_TRUSTED_DOCUMENTS_ONLY", "false", ("true", "false"))
+            == "true",
             db_pooler=_choice("SPENDLIMITS_DB_POOLER", "none", ("none", "transaction")),
             cors_origins=cors_origins(os.environ.get("SPENDLIMITS_CORS_ORIGINS", "")),
             cors_allow_credentials=_choice("SPENDLIMITS_CORS_ALLOW_CREDENTIALS", "false", ("true", "false"))

@@ -1,14 +1,16 @@
 """Groups of an organization, with an optional spend-limit override."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.directory.names import check_name, check_text
-from spendlimits.directory.pages import Page
+from spendlimits.directory.pages import Page, Slice, SortKey
 from spendlimits.directory.rows import columns, from_row
 from spendlimits.directory.users import User, user_from_row
 from spendlimits.errors import DomainError
@@ -37,33 +39,47 @@ async def get_groups(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[uuid.U
     return {g.id: g for g in (from_row(Group, r) for r in rows)}
 
 
-_LIST_GROUPS = text(
-    f"""
-    WITH matched AS (
-        SELECT {COLUMNS} FROM groups
-        WHERE CAST(:organization_id AS uuid) IS NULL OR organization_id = :organization_id
-    )
-    SELECT page.*, total.n AS total_count
-    FROM (SELECT count(*) AS n FROM matched) AS total
-    LEFT JOIN LATERAL (
-        SELECT * FROM matched ORDER BY name, id LIMIT :limit OFFSET :offset
-    ) AS page ON true
-    """
-)
+@functools.cache
+def _groups_page_statement(of_organization: bool, keyset: bool) -> TextClause:
+    conditions = ["organization_id = :organization_id"] if of_organization else []
+    if keyset:
+        conditions.append("(name, id) > (:after_name, CAST(:after_id AS uuid))")
+    where = " AND ".join(conditions) or "true"
+    return text(f"SELECT {COLUMNS} FROM groups WHERE {where} ORDER BY name, id LIMIT :limit OFFSET :offset")
+
+
+async def groups_page(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    after: SortKey | None = None,
+    offset: int = 0,
+    organization_id: uuid.UUID | None = None,
+) -> Slice[Group]:
+    """Groups ordered by name (then id), Everyone groups included; optionally of one organization.
+    A keyset page after ``after`` (through an index), or after ``offset`` rows for old cursors."""
+    params: dict[str, Any] = {"limit": limit + 1, "offset": offset, "organization_id": organization_id}
+    if after is not None:
+        params["after_name"], params["after_id"] = after
+    statement = _groups_page_statement(organization_id is not None, after is not None)
+    rows = (await conn.execute(statement, params)).all()
+    return Slice.of([from_row(Group, r) for r in rows], limit)
+
+
+async def count_groups(conn: AsyncConnection, *, organization_id: uuid.UUID | None = None) -> int:
+    """How many groups the list has (an index-only count: groups are few next to users)."""
+    if organization_id is None:
+        return int((await conn.execute(text("SELECT count(*) FROM groups"))).scalar_one())
+    statement = text("SELECT count(*) FROM groups WHERE organization_id = :organization_id")
+    return int((await conn.execute(statement, {"organization_id": organization_id})).scalar_one())
 
 
 async def list_groups(
     conn: AsyncConnection, *, limit: int, offset: int = 0, organization_id: uuid.UUID | None = None
 ) -> Page[Group]:
-    """Groups ordered by name (then id), Everyone groups included; optionally of one organization."""
-    rows = (
-        await conn.execute(
-            _LIST_GROUPS, {"organization_id": organization_id, "limit": limit, "offset": offset}
-        )
-    ).all()
-    return Page(
-        items=[from_row(Group, r) for r in rows if r.id is not None], total_count=int(rows[0].total_count)
-    )
+    """A page of groups_page with the list's total (two statements)."""
+    page = await groups_page(conn, limit=limit, offset=offset, organization_id=organization_id)
+    return Page(items=page.items, total_count=await count_groups(conn, organization_id=organization_id))
 
 
 #: A user and an optional organization to keep that user's groups to.

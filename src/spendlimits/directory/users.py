@@ -1,17 +1,18 @@
 """Users: the people (and system accounts) whose spend is limited."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.auth.principal import Role
 from spendlimits.directory.names import check_name, check_text
-from spendlimits.directory.pages import Page, like_pattern
+from spendlimits.directory.pages import Page, Slice, SortKey, like_pattern
 from spendlimits.directory.rows import columns
 from spendlimits.errors import DomainError
 
@@ -121,23 +122,66 @@ async def find_user_by_username(conn: AsyncConnection, username: str) -> User | 
     return user_from_row(row) if row else None
 
 
-# One statement for the page and the size of the whole list: the count row always exists, the
-# page joins onto it (and is empty past the end).
-_LIST_USERS = text(
-    f"""
-    WITH matched AS (
-        SELECT {COLUMNS} FROM users
-        WHERE (CAST(:include_deleted AS boolean) OR NOT deleted)
-          AND (CAST(:pattern AS text) IS NULL
-               OR username ILIKE :pattern OR name ILIKE :pattern OR email ILIKE :pattern)
+def _list_filter(search: bool, include_deleted: bool) -> str:
+    # Spelled out per variant rather than as "(:flag OR NOT deleted)": the service's connections
+    # use generic plans, which could not use the partial index behind a parameter.
+    conditions = [] if include_deleted else ["NOT deleted"]
+    if search:
+        conditions.append("(username ILIKE :pattern OR name ILIKE :pattern OR email ILIKE :pattern)")
+    return " AND ".join(conditions) or "true"
+
+
+@functools.cache
+def _page_statement(search: bool, include_deleted: bool, keyset: bool) -> TextClause:
+    after = " AND (username, id) > (:after_name, CAST(:after_id AS uuid))" if keyset else ""
+    return text(
+        f"""
+        SELECT {COLUMNS} FROM users WHERE {_list_filter(search, include_deleted)}{after}
+        ORDER BY username, id LIMIT :limit OFFSET :offset
+        """
     )
-    SELECT page.*, total.n AS total_count
-    FROM (SELECT count(*) AS n FROM matched) AS total
-    LEFT JOIN LATERAL (
-        SELECT * FROM matched ORDER BY username, id LIMIT :limit OFFSET :offset
-    ) AS page ON true
+
+
+async def users_page(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    after: SortKey | None = None,
+    offset: int = 0,
+    search: str | None = None,
+    include_deleted: bool = False,
+) -> Slice[User]:
+    """Users ordered by username (then id), live ones only unless ``include_deleted``; the page
+    after ``after`` (read through an index: the cost is the page's, not the directory's) or, for
+    old offset cursors, after ``offset`` rows.
+
+    ``search`` matches a substring of the username, name or email, case-insensitively.
     """
-)
+    search = (search or "").strip()
+    statement = _page_statement(bool(search), include_deleted, after is not None)
+    params: dict[str, Any] = {"limit": limit + 1, "offset": offset}
+    if search:
+        params["pattern"] = like_pattern(search)
+    if after is not None:
+        params["after_name"], params["after_id"] = after
+    rows = (await conn.execute(statement, params)).all()
+    return Slice.of([user_from_row(r) for r in rows], limit)
+
+
+async def count_users(
+    conn: AsyncConnection, *, search: str | None = None, include_deleted: bool = False
+) -> int:
+    """How many users the list has. Without a search, one row that triggers keep current
+    (migration 000007); a search counts its matches."""
+    search = (search or "").strip()
+    if not search:
+        name = "users_all" if include_deleted else "users"
+        return int((await conn.execute(_COUNT, {"name": name})).scalar_one())
+    statement = text(f"SELECT count(*) FROM users WHERE {_list_filter(True, include_deleted)}")
+    return int((await conn.execute(statement, {"pattern": like_pattern(search)})).scalar_one())
+
+
+_COUNT = text("SELECT n FROM directory_counts WHERE name = :name")
 
 
 async def list_users(
@@ -148,25 +192,10 @@ async def list_users(
     search: str | None = None,
     include_deleted: bool = False,
 ) -> Page[User]:
-    """Users ordered by username (then id), live ones only unless ``include_deleted``.
-
-    ``search`` matches a substring of the username, name or email, case-insensitively.
-    """
-    search = (search or "").strip()
-    rows = (
-        await conn.execute(
-            _LIST_USERS,
-            {
-                "include_deleted": include_deleted,
-                "pattern": like_pattern(search) if search else None,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
-    ).all()
-    return Page(
-        items=[user_from_row(r) for r in rows if r.id is not None], total_count=int(rows[0].total_count)
-    )
+    """A page of users_page with the list's total (two statements)."""
+    page = await users_page(conn, limit=limit, offset=offset, search=search, include_deleted=include_deleted)
+    total = await count_users(conn, search=search, include_deleted=include_deleted)
+    return Page(items=page.items, total_count=total)
 
 
 #: The database's name for the rule that a deployment keeps a live owner (migration 000004).

@@ -11,7 +11,6 @@ shapes of cost.py.
 
 from collections.abc import Iterator
 from contextlib import suppress
-from functools import partial
 
 from graphql import GraphQLSyntaxError
 from strawberry.extensions import (
@@ -19,10 +18,10 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 
 from spendlimits.graphql.cost import DEFAULT_MAX_COST, CostTooHigh, ShapeCache
+from spendlimits.graphql.document_cache import DocumentCache
 
 #: Levels of fields below an operation's root field; useful paths through the schema need about 7
 #: (users > nodes > groups > members > nodes > organizations > everyoneGroup > id).
@@ -70,8 +69,8 @@ class DocumentLimits(AddValidationRules):
 _SHAPES = ShapeCache(CACHE_SIZE)
 
 
-class CachedValidation(ValidationCache):
-    """ValidationCache, then the cost limit on a valid document, with the request's variables.
+class CostLimitedDocuments(DocumentCache):
+    """DocumentCache, then the cost limit on a valid document, with the request's variables.
 
     The cost rule is not a graphql-core validation rule because rules never see variables: a
     ``first: $n`` would have to count as the largest page, refusing honest documents. Here the
@@ -80,11 +79,10 @@ class CachedValidation(ValidationCache):
     """
 
     def on_validate(self) -> Iterator[None]:
+        cached = super().on_validate()
+        next(cached)  # the cached validation, up to its yield
         context = self.execution_context
-        errors = self.cached_validate_document(
-            context.schema._schema, context.graphql_document, context.validation_rules
-        )
-        if not errors and context.graphql_document is not None and context.query is not None:
+        if not context.pre_execution_errors and context.graphql_document is not None and context.query:
             settings = getattr(context.context, "settings", None)
             limit = getattr(settings, "max_query_cost", DEFAULT_MAX_COST)
             shape = _SHAPES.get(
@@ -92,14 +90,15 @@ class CachedValidation(ValidationCache):
             )
             estimate = shape.estimate(context.variables)
             if estimate > limit:
-                errors = [CostTooHigh(estimate, limit)]
-        # A new list when refusing: the cached one is shared by every request with this document.
-        context.pre_execution_errors = errors
+                # A new list: the cached one is shared by every request with this document.
+                context.pre_execution_errors = [CostTooHigh(estimate, limit)]
         yield
+        with suppress(StopIteration):
+            next(cached)
 
 
 EXTENSIONS = (
     DocumentLimits,
-    partial(CachedParser, maxsize=CACHE_SIZE),
-    partial(CachedValidation, maxsize=CACHE_SIZE),
+    # One lookup by text for parse and validation (graphql/document_cache.py), then the cost limit.
+    CostLimitedDocuments,
 )

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -32,6 +31,7 @@ from spendlimits import graphiql
 from spendlimits.graphql.context import Context
 from spendlimits.graphql.hardening import CACHE_SIZE, MAX_TOKENS
 from spendlimits.graphql.schema import schema
+from spendlimits.graphql.trusted_documents import TrustedDocumentsView
 from spendlimits.settings import Settings
 
 JSON = "application/json"
@@ -133,7 +133,7 @@ def _is_request_error(data: GraphQLHTTPResponse) -> bool:
     return data.get("data") is None and bool(errors) and all("path" not in e for e in errors)
 
 
-class GraphQLView(GraphQL[Context, None]):
+class GraphQLView(TrustedDocumentsView):
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.engine = engine

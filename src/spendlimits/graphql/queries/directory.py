@@ -9,13 +9,13 @@ from typing import Annotated
 
 import strawberry
 
-from spendlimits.directory.groups import list_groups
+from spendlimits.directory.groups import count_groups, groups_page
 from spendlimits.directory.models import list_models
 from spendlimits.directory.organizations import list_organizations
-from spendlimits.directory.users import list_users
+from spendlimits.directory.users import count_users, users_page
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import parse_id
-from spendlimits.graphql.pagination import page_request
+from spendlimits.graphql.pagination import page_request, selects
 from spendlimits.graphql.permissions import (
     require_chat_reader,
     require_directory_reader,
@@ -65,16 +65,28 @@ class DirectoryQuery:
         ] = False,
     ) -> UserConnection:
         require_directory_reader(info.context.principal)
-        request = page_request(first, after)
+        request = page_request(first, after, keyset=True)
         async with info.context.engine.connect() as conn:
-            page = await list_users(
+            page = await users_page(
                 conn,
                 limit=request.limit,
+                after=request.after_key,
                 offset=request.offset,
                 search=search,
                 include_deleted=include_deleted,
             )
-        return UserConnection.build(request, page.items, page.total_count)
+            # Never selected, never counted: the page alone is O(page size).
+            total = (
+                await count_users(conn, search=search, include_deleted=include_deleted)
+                if selects(info, "totalCount")
+                else -1
+            )
+        last = page.items[-1] if page.items else None
+        return UserConnection(
+            nodes=[User(domain=u) for u in page.items],
+            page_info=request.keyset_page_info((last.username, last.id) if last else None, page.has_more),
+            total_count=total,
+        )
 
     @strawberry.field(description="A group by id; null when unknown. OWNER, AUDITOR, CHATD.")
     async def group(
@@ -98,12 +110,24 @@ class DirectoryQuery:
     ) -> GroupConnection:
         organization = None if organization_id is None else parse_id(organization_id, "organizationId")
         require_directory_reader(info.context.principal)
-        request = page_request(first, after)
+        request = page_request(first, after, keyset=True)
         async with info.context.engine.connect() as conn:
-            page = await list_groups(
-                conn, limit=request.limit, offset=request.offset, organization_id=organization
+            page = await groups_page(
+                conn,
+                limit=request.limit,
+                after=request.after_key,
+                offset=request.offset,
+                organization_id=organization,
             )
-        return GroupConnection.build(request, page.items, page.total_count)
+            total = (
+                await count_groups(conn, organization_id=organization) if selects(info, "totalCount") else -1
+            )
+        last = page.items[-1] if page.items else None
+        return GroupConnection(
+            nodes=[Group(domain=g) for g in page.items],
+            page_info=request.keyset_page_info((last.name, last.id) if last else None, page.has_more),
+            total_count=total,
+        )
 
     @strawberry.field(description="An organization by id; null when unknown. OWNER, AUDITOR, CHATD.")
     async def organization(

@@ -1,0 +1,13 @@
+DROP TRIGGER directory_counts_users_truncate ON users;
+DROP TRIGGER directory_counts_users_update ON users;
+DROP TRIGGER directory_counts_users_delete ON users;
+DROP TRIGGER directory_counts_users_insert ON users;
+DROP FUNCTION directory_counts_users_truncate();
+DROP FUNCTION directory_counts_users_update();
+DROP FUNCTION directory_counts_users_delete();
+DROP FUNCTION directory_counts_users_insert();
+DROP TABLE directory_counts;
+DROP INDEX groups_list_organization_idx;
+DROP INDEX groups_list_idx;
+DROP INDEX users_list_all_idx;
+DROP INDEX users_list_live_idx;
