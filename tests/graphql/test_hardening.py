@@ -45,10 +45,9 @@ async def test_repeating_a_query_parses_and_validates_it_once(
 
         return wrapper
 
-    monkeypatch.setattr(document_cache, "parse", counted("parse", document_cache.parse))
-    monkeypatch.setattr(
-        document_cache, "validate_document", counted("validate", document_cache.validate_document)
-    )
+    # Looked up by name: the module uses these imports without re-exporting them.
+    for attribute, name in (("parse", "parse"), ("validate_document", "validate")):
+        monkeypatch.setattr(document_cache, attribute, counted(name, getattr(document_cache, attribute)))
     # A name of its own, so no other test has put this document in the cache.
     query = f"query Probe{uuid.uuid4().hex} {{ viewer {{ username }} }}"
     for _ in range(3):
