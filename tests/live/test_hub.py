@@ -148,6 +148,15 @@ async def test_triggers_name_the_users_each_write_touches(engine: AsyncEngine) -
         await conn.close()
 
 
+async def alice_with_a_chat(engine: AsyncEngine) -> tuple[LimitFactory, uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Limits on; one organization, its user alice and her chat."""
+    make = LimitFactory(engine)
+    await make.enable(LIMIT)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    return make, org, user, await make.chat(user, org)
+
+
 def wired(
     engine: AsyncEngine, probe_seconds: float = 5.0, settle_seconds: float = 2.0
 ) -> tuple[Hub, Listener]:
@@ -196,11 +205,7 @@ async def test_no_notification_for_an_unwatched_user(engine: AsyncEngine) -> Non
 
 
 async def test_a_subscriber_registers_its_user_and_the_last_to_leave_removes_it(engine: AsyncEngine) -> None:
-    make = LimitFactory(engine)
-    await make.enable(LIMIT)
-    org = await make.organization("acme")
-    user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    make, org, user, chat = await alice_with_a_chat(engine)
     conn, heard = await listen(engine)
     hub, listener = wired(engine)
     try:
@@ -230,11 +235,7 @@ async def test_a_subscriber_registers_its_user_and_the_last_to_leave_removes_it(
 async def test_a_write_in_flight_while_subscribing_still_arrives(engine: AsyncEngine) -> None:
     """The write's trigger ran before the watch existed (no NOTIFY); its commit comes after the
     subscriber's watch. The first status must wait for it, or a later event must bring it."""
-    make = LimitFactory(engine)
-    await make.enable(LIMIT)
-    org = await make.organization("acme")
-    user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    _make, _org, user, chat = await alice_with_a_chat(engine)
     hub, listener = wired(engine)
     writer = await asyncpg.connect(listener_dsn(engine))
     try:
@@ -296,11 +297,7 @@ async def test_watches_of_a_dead_process_are_pruned(engine: AsyncEngine) -> None
 
 
 async def test_listener_hears_commits_and_comes_back_after_being_killed(engine: AsyncEngine) -> None:
-    make = LimitFactory(engine)
-    await make.enable(LIMIT)
-    org = await make.organization("acme")
-    user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    make, _org, user, chat = await alice_with_a_chat(engine)
     hub, listener = wired(engine, probe_seconds=0.5)
     try:
         await asyncio.wait_for(listener.connected.wait(), 5)
@@ -325,11 +322,7 @@ async def test_listener_hears_commits_and_comes_back_after_being_killed(engine: 
 
 
 async def test_one_read_serves_every_subscriber_of_a_user(engine: AsyncEngine, hub: Hub) -> None:
-    make = LimitFactory(engine)
-    await make.enable(LIMIT)
-    org = await make.organization("acme")
-    user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    make, _org, user, chat = await alice_with_a_chat(engine)
     async with hub.subscribe(user, None) as one, hub.subscribe(user, None) as two:
         await anext(one), await anext(two)
         await make.message(chat, 10)
