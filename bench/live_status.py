@@ -15,9 +15,12 @@ this process, each subscribed to ``myChatUsageLimitStatus`` of its own user. The
    the daemon's recordChatMessage would commit them; the time from before the INSERT to the event
    with the new spend at the subscriber, p50/p99. Every message must produce its event.
 4. Trigger cost: recordChatMessage and reserveChatSpend over HTTP at concurrency 8 (the daemon's
-   token, round-robin over the users), with the live triggers of migration 000006 on chat_messages
-   and chat_spend_reservations enabled and disabled, alternating in rounds on the same server; and
-   the bare INSERTs at concurrency 8 over asyncpg, the same way (the database's own ceiling).
+   token, round-robin over the users), after every subscriber left, in three modes alternating in
+   rounds on the same server: the live triggers of migration 000006 on chat_messages and
+   chat_spend_reservations disabled; enabled with nobody watched (no NOTIFY is sent); enabled with
+   every user watched (live_watches rows for all of them under a stand-in listener connection, so
+   every write NOTIFYs as it would for users with subscribers). And the bare INSERTs at
+   concurrency 8 over asyncpg, the same way (the database's own ceiling).
 
 The client shares the machine's cores with the server and PostgreSQL.
 """
@@ -146,15 +149,53 @@ RECORD = "mutation($i: RecordChatMessageInput!) { recordChatMessage(input: $i) {
 RESERVE = "mutation($i: ReserveChatSpendInput!) { reserveChatSpend(input: $i) { reservation { id } errors { code } } }"
 
 
-async def set_live_triggers(url: str, enabled: bool) -> None:
-    conn = await asyncpg.connect(url)
-    try:
+#: Trigger cost modes: (label, triggers enabled, every user watched).
+MODES = (("triggers off", False, False), ("on, nobody watched", True, False), ("on, all watched", True, True))
+
+
+class Watcher:
+    """A connection standing in for a server's listener: live_watches rows carry its pid (its
+    application name keeps the server's pruning off them)."""
+
+    def __init__(self, url: str, users: list[uuid.UUID]) -> None:
+        self.url = url
+        self.users = users
+
+    async def __aenter__(self) -> "Watcher":
+        self.conn = await asyncpg.connect(self.url, server_settings={"application_name": "spendlimits-live"})
+        # Someone consumes the notifications, as the server's listener would (it stops before the
+        # bare INSERTs are measured).
+        await self.conn.execute("LISTEN spendlimits_live_status")
+        # The subscribers of the first parts have left: the server removes its rows as they go.
+        for _ in range(100):
+            if not await self.conn.fetchval("SELECT count(*) FROM live_watches"):
+                break
+            await asyncio.sleep(0.1)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.set_mode(True, False)
+        await self.conn.close()
+
+    async def set_mode(self, enabled: bool, watched: bool) -> None:
         verb = "ENABLE" if enabled else "DISABLE"
         for table, triggers in LIVE_TRIGGERS.items():
             for trigger in triggers:
-                await conn.execute(f"ALTER TABLE {table} {verb} TRIGGER {trigger}")
-    finally:
-        await conn.close()
+                await self.conn.execute(f"ALTER TABLE {table} {verb} TRIGGER {trigger}")
+        await self.conn.execute("DELETE FROM live_watches WHERE listener_pid = pg_backend_pid()")
+        if watched:
+            await self.conn.execute(
+                "INSERT INTO live_watches (user_id, listener_pid) SELECT unnest($1::uuid[]), pg_backend_pid()",
+                self.users,
+            )
+
+
+def mode_rows(name: str, by_mode: dict[str, Any], show: Any, rate: Any) -> tuple[str, ...]:
+    """One table row: each mode's figure, then the rates of the two 'on' modes over 'off'."""
+    off = rate(by_mode[MODES[0][0]])
+    cells = [show(by_mode[label]) for label, _, _ in MODES]
+    ratios = [harness.ratio(rate(by_mode[label]), off) for label, _, _ in MODES[1:]]
+    return (name, *cells, *ratios)
 
 
 async def trigger_cost(url: str, port: int, seeded: harness.Seeded, rounds: int, seconds: float) -> None:
@@ -176,28 +217,35 @@ async def trigger_cost(url: str, port: int, seeded: harness.Seeded, rounds: int,
             for user in seeded.users
         ],
     }
-    results: dict[tuple[str, bool], list[harness.Run]] = {}
-    for _ in range(rounds):
-        for enabled in (True, False):
-            await set_live_triggers(url, enabled)
-            for name, requests in calls.items():
-                run = await harness.http_load(port, 8, seconds, requests, b'"errors":[]')
-                results.setdefault((name, enabled), []).append(run)
-    await set_live_triggers(url, True)
+    results: dict[tuple[str, str], list[harness.Run]] = {}
+    async with Watcher(url, seeded.users) as watcher:
+        for _ in range(rounds):
+            for label, enabled, watched in MODES:
+                await watcher.set_mode(enabled, watched)
+                for name, requests in calls.items():
+                    run = await harness.http_load(port, 8, seconds, requests, b'"errors":[]')
+                    results.setdefault((name, label), []).append(run)
     rows = []
     for name in calls:
-        off = sorted(results[(name, False)], key=lambda r: r.rate)[rounds // 2]
-        on = sorted(results[(name, True)], key=lambda r: r.rate)[rounds // 2]
+        median = {
+            label: sorted(results[(name, label)], key=lambda r: r.rate)[rounds // 2] for label, _, _ in MODES
+        }
         rows.append(
-            (
+            mode_rows(
                 name,
-                f"{off.rate:,.0f} / {off.p50:.1f} / {off.p99:.1f}",
-                f"{on.rate:,.0f} / {on.p50:.1f} / {on.p99:.1f}",
-                harness.ratio(on.rate, off.rate),
+                median,
+                lambda r: f"{r.rate:,.0f} / {r.p50:.1f} / {r.p99:.1f}",
+                lambda r: r.rate,
             )
         )
     harness.print_table(
-        ("HTTP, concurrency 8 (req/s / p50 ms / p99 ms)", "live triggers off", "on", "rate ratio"), rows
+        (
+            "HTTP, concurrency 8 (req/s / p50 ms / p99 ms)",
+            *(label for label, _, _ in MODES),
+            "ratio, nobody watched",
+            "ratio, all watched",
+        ),
+        rows,
     )
 
 
@@ -216,36 +264,44 @@ async def statement_cost(url: str, seeded: harness.Seeded, rounds: int, seconds:
             seeded.users,
         ),
     }
-    rates: dict[tuple[str, bool], list[float]] = {}
+    rates: dict[tuple[str, str], list[float]] = {}
     try:
-        for _ in range(rounds):
-            for enabled in (True, False):
-                await set_live_triggers(url, enabled)
-                for name, (sql, ids) in statements.items():
-                    done = 0
-                    deadline = time.perf_counter() + seconds
+        async with Watcher(url, seeded.users) as watcher:
+            for _ in range(rounds):
+                for label, enabled, watched in MODES:
+                    await watcher.set_mode(enabled, watched)
+                    for name, (sql, ids) in statements.items():
+                        done = 0
+                        deadline = time.perf_counter() + seconds
 
-                    async def worker(
-                        index: int, sql: str = sql, ids: list[uuid.UUID] = ids, deadline: float = deadline
-                    ) -> None:
-                        nonlocal done
-                        n = index
-                        async with pool.acquire() as conn:
-                            while time.perf_counter() < deadline:
-                                await conn.execute(sql, ids[n % len(ids)])
-                                n += 8
-                                done += 1
+                        async def worker(
+                            index: int, sql: str = sql, ids: list[uuid.UUID] = ids, deadline: float = deadline
+                        ) -> None:
+                            nonlocal done
+                            n = index
+                            async with pool.acquire() as conn:
+                                while time.perf_counter() < deadline:
+                                    await conn.execute(sql, ids[n % len(ids)])
+                                    n += 8
+                                    done += 1
 
-                    await asyncio.gather(*(worker(i) for i in range(8)))
-                    rates.setdefault((name, enabled), []).append(done / seconds)
+                        await asyncio.gather(*(worker(i) for i in range(8)))
+                        rates.setdefault((name, label), []).append(done / seconds)
     finally:
-        await set_live_triggers(url, True)
         await pool.close()
     rows = []
     for name in statements:
-        off, on = statistics.median(rates[(name, False)]), statistics.median(rates[(name, True)])
-        rows.append((name, f"{off:,.0f}", f"{on:,.0f}", harness.ratio(on, off)))
-    harness.print_table(("SQL, concurrency 8 (statements/s)", "live triggers off", "on", "ratio"), rows)
+        median = {label: statistics.median(rates[(name, label)]) for label, _, _ in MODES}
+        rows.append(mode_rows(name, median, lambda r: f"{r:,.0f}", lambda r: r))
+    harness.print_table(
+        (
+            "SQL, concurrency 8 (statements/s)",
+            *(label for label, _, _ in MODES),
+            "ratio, nobody watched",
+            "ratio, all watched",
+        ),
+        rows,
+    )
 
 
 async def main() -> None:

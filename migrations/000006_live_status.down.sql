@@ -18,3 +18,4 @@ DROP FUNCTION live_status_user();
 DROP FUNCTION live_status_user_rows();
 DROP FUNCTION live_status_messages();
 DROP FUNCTION live_status_notify(uuid[]);
+DROP TABLE live_watches;

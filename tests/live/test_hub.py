@@ -14,6 +14,7 @@ from spendlimits.limits.periods import Period
 from spendlimits.live.hub import Hub
 from spendlimits.live.notify import CHANNEL, Listener
 from spendlimits.live.service import listener_dsn
+from spendlimits.live.watches import Watches
 from tests.limits.factories import LimitFactory
 
 LIMIT = 1_000_000
@@ -75,11 +76,26 @@ async def test_period_rollover_without_any_write(engine: AsyncEngine) -> None:
         await hub.close()
 
 
+async def live_connection(engine: AsyncEngine) -> asyncpg.Connection:
+    # Named like a server process's listener, so that pruning keeps the rows it watches.
+    return await asyncpg.connect(
+        listener_dsn(engine), server_settings={"application_name": "spendlimits-live"}
+    )
+
+
 async def listen(engine: AsyncEngine) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
     heard: asyncio.Queue[str] = asyncio.Queue()
-    conn = await asyncpg.connect(listener_dsn(engine))
+    conn = await live_connection(engine)
     await conn.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[3]))
     return conn, heard
+
+
+async def watch(conn: asyncpg.Connection, *users: uuid.UUID) -> None:
+    """Watches the users as a server process would, keyed by this connection's pid."""
+    await conn.execute(
+        "INSERT INTO live_watches (user_id, listener_pid) SELECT unnest($1::uuid[]), pg_backend_pid()",
+        list(users),
+    )
 
 
 async def heard_within(heard: "asyncio.Queue[str]") -> set[str]:
@@ -98,6 +114,7 @@ async def test_triggers_name_the_users_each_write_touches(engine: AsyncEngine) -
     bob = await make.user("bob", organizations=(org,))
     chat = await make.chat(alice, org)
     conn, heard = await listen(engine)
+    await watch(conn, alice, bob)
     try:
         await make.message(chat, None)
         assert await heard_within(heard) == set(), "an unpriced message changes no spend"
@@ -131,15 +148,157 @@ async def test_triggers_name_the_users_each_write_touches(engine: AsyncEngine) -
         await conn.close()
 
 
-async def test_listener_hears_commits_and_comes_back_after_being_killed(engine: AsyncEngine) -> None:
+async def alice_with_a_chat(engine: AsyncEngine) -> tuple[LimitFactory, uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Limits on; one organization, its user alice and her chat."""
     make = LimitFactory(engine)
     await make.enable(LIMIT)
     org = await make.organization("acme")
     user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    return make, org, user, await make.chat(user, org)
+
+
+def wired(
+    engine: AsyncEngine, probe_seconds: float = 5.0, settle_seconds: float = 2.0
+) -> tuple[Hub, Listener]:
+    """A hub and its listener, registering watches as LiveStatus wires them; the listener started."""
     hub = Hub(engine, min_interval_seconds=0)
-    listener = Listener(listener_dsn(engine), hub.changed, probe_seconds=0.5)
+    listener = Listener(
+        listener_dsn(engine),
+        hub.changed,
+        probe_seconds=probe_seconds,
+        watched=hub.watched_users,
+        settle_seconds=settle_seconds,
+    )
+    hub.watches = Watches(engine, lambda: listener.backend_pid, settle_seconds=settle_seconds)
     listener.start()
+    return hub, listener
+
+
+async def watched_users(engine: AsyncEngine) -> set[tuple[uuid.UUID, int]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT user_id, listener_pid FROM live_watches"))
+        return {(row.user_id, row.listener_pid) for row in rows}
+
+
+async def test_no_notification_for_an_unwatched_user(engine: AsyncEngine) -> None:
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    alice = await make.user("alice", organizations=(org,))
+    bob = await make.user("bob", organizations=(org,))
+    chat = await make.chat(alice, org)
+    conn, heard = await listen(engine)
+    try:
+        await make.message(chat, 10)
+        await make.user_override(bob, 5)
+        await make.group(org, "team", members=(alice, bob))
+        await make.group_override(org, 9)
+        assert await heard_within(heard) == set(), "nobody watches: no NOTIFY at all"
+        await watch(conn, bob)
+        await make.message(chat, 10)
+        assert await heard_within(heard) == set(), "alice is still unwatched"
+        await make.group_override(org, 11)  # both are members: only the watched one is named
+        assert await heard_within(heard) == {str(bob)}
+        await make.enable(LIMIT)
+        assert await heard_within(heard) == {"*"}, "configuration changes stay broadcasts"
+    finally:
+        await conn.close()
+
+
+async def test_a_subscriber_registers_its_user_and_the_last_to_leave_removes_it(engine: AsyncEngine) -> None:
+    make, org, user, chat = await alice_with_a_chat(engine)
+    conn, heard = await listen(engine)
+    hub, listener = wired(engine)
+    try:
+        await asyncio.wait_for(listener.connected.wait(), 5)
+        async with hub.subscribe(user, None) as one:
+            assert await watched_users(engine) == {(user, listener.backend_pid)}
+            async with hub.subscribe(user, org) as two:
+                await anext(one), await anext(two)
+                await make.message(chat, 10)
+                assert await heard_within(heard) == {str(user)}
+                got = await asyncio.wait_for(asyncio.gather(anext(one), anext(two)), 2)
+                assert [s.spend_micros for s in got] == [10, 10]
+            assert await watched_users(engine) == {(user, listener.backend_pid)}, "one subscriber left"
+        for _ in range(100):
+            if not await watched_users(engine):
+                break
+            await asyncio.sleep(0.02)
+        assert await watched_users(engine) == set()
+        await make.message(chat, 10)
+        assert await heard_within(heard) == set()
+    finally:
+        await listener.close()
+        await hub.close()
+        await conn.close()
+
+
+async def test_a_write_in_flight_while_subscribing_still_arrives(engine: AsyncEngine) -> None:
+    """The write's trigger ran before the watch existed (no NOTIFY); its commit comes after the
+    subscriber's watch. The first status must wait for it, or a later event must bring it."""
+    _make, _org, user, chat = await alice_with_a_chat(engine)
+    hub, listener = wired(engine)
+    writer = await asyncpg.connect(listener_dsn(engine))
+    try:
+        await asyncio.wait_for(listener.connected.wait(), 5)
+        tx = writer.transaction()
+        await tx.start()
+        await writer.execute(
+            "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 25)", chat
+        )
+        async with hub.subscribe(user, None) as feed:
+            first = asyncio.ensure_future(anext(feed))
+            await asyncio.sleep(0.3)
+            await tx.commit()
+            seen = [(await asyncio.wait_for(first, 3)).spend_micros]
+            while seen[-1] != 25:
+                seen.append((await asyncio.wait_for(anext(feed), 3)).spend_micros)
+            assert seen[-1] == 25
+    finally:
+        await writer.close()
+        await listener.close()
+        await hub.close()
+
+
+async def test_watches_of_a_dead_process_are_pruned(engine: AsyncEngine) -> None:
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    chat = await make.chat(user, org)
+    # A process that registered its user and died: its LISTEN connection's backend is gone.
+    dead = await live_connection(engine)
+    await watch(dead, user)
+    dead_pid = dead.get_server_pid()
+    # A live one is kept.
+    conn, heard = await listen(engine)
+    async with engine.begin() as tx:
+        await tx.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead_pid})
+    dead.terminate()
+    assert {pid for _, pid in await watched_users(engine)} == {dead_pid}
+    hub, listener = wired(engine, probe_seconds=0.3)
+    try:
+        await asyncio.wait_for(listener.connected.wait(), 5)
+        assert await watched_users(engine) == set(), "pruned when a listener connects"
+        await watch(conn, user)
+        # A process that dies while this one runs: pruned at the next probe.
+        again = await live_connection(engine)
+        await watch(again, user)
+        await again.close()
+        for _ in range(50):
+            if len(await watched_users(engine)) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert {pid for _, pid in await watched_users(engine)} == {conn.get_server_pid()}
+        await make.message(chat, 10)
+        assert await heard_within(heard) == {str(user)}
+    finally:
+        await listener.close()
+        await hub.close()
+        await conn.close()
+
+
+async def test_listener_hears_commits_and_comes_back_after_being_killed(engine: AsyncEngine) -> None:
+    make, _org, user, chat = await alice_with_a_chat(engine)
+    hub, listener = wired(engine, probe_seconds=0.5)
     try:
         await asyncio.wait_for(listener.connected.wait(), 5)
         async with hub.subscribe(user, None) as feed:
@@ -163,11 +322,7 @@ async def test_listener_hears_commits_and_comes_back_after_being_killed(engine: 
 
 
 async def test_one_read_serves_every_subscriber_of_a_user(engine: AsyncEngine, hub: Hub) -> None:
-    make = LimitFactory(engine)
-    await make.enable(LIMIT)
-    org = await make.organization("acme")
-    user = await make.user("alice", organizations=(org,))
-    chat = await make.chat(user, org)
+    make, _org, user, chat = await alice_with_a_chat(engine)
     async with hub.subscribe(user, None) as one, hub.subscribe(user, None) as two:
         await anext(one), await anext(two)
         await make.message(chat, 10)

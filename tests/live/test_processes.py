@@ -142,3 +142,32 @@ async def test_a_killed_listener_comes_back_and_no_change_is_lost(
         await record(b, chatd, chats[0], 250)
         assert (await client.next_status(within=2))["currentSpendMicros"] == 750
     assert "reconnected" in a.log_text()
+
+
+async def test_a_killed_process_leaves_no_watch_behind(engine: AsyncEngine, processes: Any) -> None:
+    """kill -9 of a process with subscribers: its rows in live_watches are pruned by the other
+    process's probe, and writes for its users stop notifying."""
+    a, b = await processes(2)
+    users, chats, tokens, chatd = await scene(engine, 2)
+
+    async def watches() -> list[tuple[uuid.UUID, int]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT user_id, listener_pid FROM live_watches"))
+            return sorted((row.user_id, row.listener_pid) for row in rows)
+
+    async with AsyncExitStack() as on_a, subscribed(b.url, tokens[1]) as (on_b, _):
+        await on_a.enter_async_context(subscribed(a.url, tokens[0]))
+        rows = await watches()
+        assert [user for user, _ in rows] == sorted(users), "each process watches its subscriber's user"
+        a_pid = next(pid for user, pid in rows if user == users[0])
+        a.kill()
+        for _ in range(100):  # b's listener prunes at its next probe, every 5 s
+            if len(await watches()) < len(rows):
+                break
+            await asyncio.sleep(0.1)
+        assert await watches() == [(user, pid) for user, pid in rows if pid != a_pid]
+        # b's subscriber is still served.
+        await record(b, chatd, chats[1], 300)
+        assert (await on_b.next_status(within=2))["currentSpendMicros"] == 300
+        # The killed process's socket is gone: closing it must not fail the test.
+        on_a.pop_all()

@@ -8,6 +8,10 @@ only after the writing transaction committed: the status sent is the one the dat
 the change, never an older one. A notification arriving while a read is under way makes the key due
 again, so the last change is never left out.
 
+The triggers notify only users in live_watches (live/watches.py): the first subscriber of a user
+adds this process's watch row, waits until every write that could have missed it is visible, and
+only then reads; the last one to leave removes it. Watch changes of one user run in order.
+
 A period ends without any write: a timer wakes at the earliest period end among the keys and makes
 the keys whose period ended due, and the read (at the clock's now) finds the new period.
 """
@@ -15,16 +19,18 @@ the keys whose period ended due, and the read (at the clock's now) finds the new
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.db.engine import run_reconnecting
 from spendlimits.limits.status import Status, StatusKey, statuses
 from spendlimits.live.clock import Clock, SystemClock
+from spendlimits.live.watches import Watches
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,7 @@ class Hub:
         engine: AsyncEngine,
         min_interval_seconds: float = 0.25,
         clock: Clock | None = None,
+        watches: Watches | None = None,
     ) -> None:
         # Statuses are single statements: autocommit saves BEGIN and COMMIT round trips.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -108,6 +115,12 @@ class Hub:
         self._wake_timer = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        #: None: nothing registers watches (a hub fed by hand, in tests).
+        self.watches = watches
+        #: Per watched user, the task adding its watch (it says whether the wait settled).
+        self._watching: dict[uuid.UUID, asyncio.Task[bool]] = {}
+        #: Per user, the last watch change under way: the next one runs after it.
+        self._watch_ops: dict[uuid.UUID, asyncio.Task[Any]] = {}
         #: Statements run to refresh subscribers (not counting first statuses); for tests and benches.
         self.reads = 0
 
@@ -126,10 +139,16 @@ class Hub:
         for state in self._keys.values():
             for feed in state.feeds:
                 feed.close()
-        for task in self._tasks:
+        # Unfinished watch changes are dropped: the listener removes this process's rows as it stops.
+        ops = [*self._tasks, *self._watch_ops.values()]
+        for task in ops:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*ops, return_exceptions=True)
         self._tasks = []
+
+    def watched_users(self) -> set[uuid.UUID]:
+        """Users with a subscriber here: the listener registers them all when it (re)connects."""
+        return set(self._by_user)
 
     @property
     def subscribers(self) -> int:
@@ -154,6 +173,7 @@ class Hub:
             self._by_user.setdefault(user_id, set()).add(key)
         state.feeds.add(feed)
         try:
+            await self._watched(user_id)
             as_of = asyncio.get_running_loop().time()
             first = (await self._read([key])).get(key)
             if first is None:
@@ -180,6 +200,53 @@ class Hub:
                 keys.discard(key)
                 if not keys:
                     del self._by_user[key[0]]
+                    self._unwatch(key[0])
+
+    # -- watches --------------------------------------------------------------------------------
+
+    def _chain(self, user: uuid.UUID, work: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
+        """Runs ``work`` after the user's previous watch change: a DELETE never overtakes an INSERT."""
+        previous = self._watch_ops.get(user)
+
+        async def run() -> Any:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            return await work()
+
+        task = asyncio.create_task(run(), name="live-watch")
+        self._watch_ops[user] = task
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if self._watch_ops.get(user) is finished:
+                del self._watch_ops[user]
+            if not finished.cancelled() and finished.exception() is not None:
+                log.warning("cannot change a live watch (%s)", type(finished.exception()).__name__)
+
+        task.add_done_callback(done)
+        return task
+
+    async def _watched(self, user: uuid.UUID) -> None:
+        """Returns once the user's watch is committed and every write that missed it is visible."""
+        watches = self.watches
+        if watches is None:
+            return
+        task = self._watching.get(user)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self._watching[user] = self._chain(user, lambda: watches.add(user))
+        if not await asyncio.shield(task):
+            # A transaction stayed open past the wait: read again once it has ended.
+            self._chain(user, lambda: self._settle_late(watches, user))
+
+    async def _settle_late(self, watches: Watches, user: uuid.UUID) -> None:
+        if user in self._by_user:
+            await watches.add(user)
+            self.changed({user})
+
+    def _unwatch(self, user: uuid.UUID) -> None:
+        self._watching.pop(user, None)
+        watches = self.watches
+        if watches is not None and not self._closed:
+            self._chain(user, lambda: watches.remove(user))
 
     # -- changes ----------------------------------------------------------------------------------
 

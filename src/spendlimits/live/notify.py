@@ -6,6 +6,11 @@ probed every few seconds, so a connection the server ended (pg_terminate_backend
 network cut) is noticed even when no close reached us; it is then opened again with backoff.
 Notifications sent while it was down are lost for good, so every (re)connection is followed by a
 resync: the hub re-reads every subscriber's status.
+
+The connection's backend pid keys this process's rows in live_watches. On each (re)connection the
+listener registers every user the hub has subscribers for, under the new pid, waits for the
+transactions then in flight (live/watches.py) and only then asks for the resync; each probe prunes
+the rows of processes whose LISTEN connection is gone; on close it removes its own rows.
 """
 
 import asyncio
@@ -14,6 +19,8 @@ import uuid
 from collections.abc import Callable
 
 import asyncpg
+
+from spendlimits.live.watches import FORGET_OWN, PRUNE, REGISTER, settle
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,8 @@ EVERYONE = "*"
 
 #: None means everyone.
 OnChange = Callable[[set[uuid.UUID] | None], None]
+#: The users with a subscriber in this process.
+Watched = Callable[[], set[uuid.UUID]]
 
 
 def parse_payload(payload: str) -> set[uuid.UUID] | None:
@@ -44,9 +53,13 @@ class Listener:
         on_change: OnChange,
         probe_seconds: float = 5.0,
         max_backoff_seconds: float = 5.0,
+        watched: Watched = set,
+        settle_seconds: float = 2.0,
     ) -> None:
         self._dsn = dsn
         self._on_change = on_change
+        self._watched = watched
+        self._settle = settle_seconds
         self._probe = probe_seconds
         self._max_backoff = max_backoff_seconds
         self._task: asyncio.Task[None] | None = None
@@ -90,21 +103,33 @@ class Listener:
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
             await conn.add_listener(CHANNEL, self._notified)
+            await conn.execute(PRUNE)
+            # Set before the users are taken: a subscriber added later writes its row under this pid.
             self.backend_pid = conn.get_server_pid()
+            await conn.execute(REGISTER, list(self._watched()))
             self.connections += 1
             self.connected.set()
             if self.connections > 1:
                 log.warning("live status listener reconnected; resyncing every subscriber")
-            # Whatever was notified while no one listened is gone: read everyone again.
+            # Whatever was notified while no one listened (or watched) is gone: read everyone again,
+            # at once, and once more when the writes that missed the new rows are visible.
+            self._on_change(None)
+            # (Bounded: after the wait runs out, the later read is the best there is.)
+            await settle(conn.fetchval, self._settle)
             self._on_change(None)
             while not lost.is_set():
                 try:
                     await asyncio.wait_for(lost.wait(), timeout=self._probe)
                 except TimeoutError:
-                    await conn.fetchval("SELECT 1", timeout=self._probe)
+                    await conn.execute(PRUNE, timeout=self._probe)
             raise ConnectionError("the listening connection was closed")
         finally:
             self.connected.clear()
             self.backend_pid = None
             if not conn.is_closed():
+                try:
+                    # Stopping: nobody here needs notifications any more (pruned anyway if this fails).
+                    await asyncio.shield(conn.execute(FORGET_OWN, timeout=2))
+                except Exception as exc:
+                    log.debug("could not remove this process's live watches: %s", exc)
                 conn.terminate()

@@ -7,6 +7,7 @@ from spendlimits.live.clock import Clock
 from spendlimits.live.hub import Hub
 from spendlimits.live.notify import Listener
 from spendlimits.live.socket import LiveView
+from spendlimits.live.watches import Watches
 from spendlimits.settings import Settings
 
 
@@ -24,7 +25,8 @@ class LiveStatus:
         clock: Clock | None = None,
     ) -> None:
         self.hub = Hub(engine, settings.live.min_interval_ms / 1000, clock)
-        self.listener = Listener(listener_dsn(engine), self.hub.changed)
+        self.listener = Listener(listener_dsn(engine), self.hub.changed, watched=self.hub.watched_users)
+        self.hub.watches = Watches(engine, lambda: self.listener.backend_pid)
         #: The ASGI app of the WebSocket route.
         self.view = LiveView(engine, settings, self.hub, authenticator, on_first_connection=self.start)
 
