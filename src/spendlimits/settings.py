@@ -145,6 +145,10 @@ class LiveSettings:
     ping_ms: int = 20_000
     #: Events for one user are at least this far apart (later changes are coalesced into one).
     min_interval_ms: int = 250
+    #: Where the LISTEN connection goes: directly to PostgreSQL or through a session-mode pooler.
+    #: None: DATABASE_URL, unless that is a transaction-mode pooler, which cannot deliver
+    #: notifications (then no listener runs; see docs/live-status.md).
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "LiveSettings":
@@ -154,4 +158,5 @@ class LiveSettings:
             reverify_ms=_int("SPENDLIMITS_LIVE_REVERIFY_MS", 30_000, minimum=100),
             ping_ms=_int("SPENDLIMITS_LIVE_PING_MS", 20_000, minimum=100),
             min_interval_ms=_int("SPENDLIMITS_LIVE_MIN_INTERVAL_MS", 250),
+            database_url=os.environ.get("SPENDLIMITS_LIVE_DATABASE_URL") or None,
         )

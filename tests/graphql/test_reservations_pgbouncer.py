@@ -29,6 +29,9 @@ from tests.reliability.service import Server
 
 pytestmark = pytest.mark.slow
 
+#: PgBouncer's server connections: both servers' pools (20 each), so nothing queues inside PgBouncer.
+SERVER_CONNECTIONS = 40
+
 
 @pytest.fixture
 def pgbouncer(database_url: str) -> Iterator[str]:
@@ -55,7 +58,7 @@ auth_file = {folder / "users.txt"}
 admin_users = postgres
 pool_mode = transaction
 max_client_conn = 400
-default_pool_size = 12
+default_pool_size = {SERVER_CONNECTIONS}
 """
     )
     folder.chmod(0o755)
@@ -106,7 +109,16 @@ async def test_two_processes_through_pgbouncer_in_transaction_mode(
     finally:
         await direct.close()
     seen = await scene(engine)
-    env = {"SPENDLIMITS_DB_POOLER": "transaction", "SPENDLIMITS_LOG_LEVEL": "WARNING"}
+    # A 3 s budget: with the default 1 s, about 1 run in 3 had one reserve reach the database past
+    # its deadline (16 or 32 clients alike, so not the lock queue): PgBouncer shares backends, and
+    # each one plans the reserve function's statements at its first call, with no statement cache
+    # to keep. What this test proves is that decisions are correct through transaction pooling;
+    # the 1 s claim under contention is the direct test's (RELIABILITY.md).
+    env = {
+        "SPENDLIMITS_DB_POOLER": "transaction",
+        "SPENDLIMITS_LOG_LEVEL": "WARNING",
+        "SPENDLIMITS_CHECK_TIMEOUT_MS": "3000",
+    }
     servers = [Server(database_url=pgbouncer, log=tmp_path / f"server{i}.log", env=env) for i in range(2)]
     try:
         # One after the other: `serve` checks migrations under a session advisory lock at start.

@@ -24,7 +24,7 @@ async def serve(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Callab
     """Starts the app on 127.0.0.1, port 0, with live settings changed as asked."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(**live: int) -> RunningServer:
+    async def start(**live: Any) -> RunningServer:
         app = create_app(engine, replace(settings, live=replace(LiveSettings(), **live)))
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spendlimits.limits.periods import Period
 from spendlimits.live.hub import Hub
 from spendlimits.live.notify import CHANNEL, Listener
-from spendlimits.live.service import listener_dsn
+from spendlimits.live.service import engine_dsn, listener_dsn
 from spendlimits.live.watches import Watches
+from spendlimits.settings import Settings
 from tests.limits.factories import LimitFactory
 
 LIMIT = 1_000_000
@@ -78,9 +80,7 @@ async def test_period_rollover_without_any_write(engine: AsyncEngine) -> None:
 
 async def live_connection(engine: AsyncEngine) -> asyncpg.Connection:
     # Named like a server process's listener, so that pruning keeps the rows it watches.
-    return await asyncpg.connect(
-        listener_dsn(engine), server_settings={"application_name": "spendlimits-live"}
-    )
+    return await asyncpg.connect(engine_dsn(engine), server_settings={"application_name": "spendlimits-live"})
 
 
 async def listen(engine: AsyncEngine) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
@@ -163,7 +163,7 @@ def wired(
     """A hub and its listener, registering watches as LiveStatus wires them; the listener started."""
     hub = Hub(engine, min_interval_seconds=0)
     listener = Listener(
-        listener_dsn(engine),
+        engine_dsn(engine),
         hub.changed,
         probe_seconds=probe_seconds,
         watched=hub.watched_users,
@@ -237,7 +237,7 @@ async def test_a_write_in_flight_while_subscribing_still_arrives(engine: AsyncEn
     subscriber's watch. The first status must wait for it, or a later event must bring it."""
     _make, _org, user, chat = await alice_with_a_chat(engine)
     hub, listener = wired(engine)
-    writer = await asyncpg.connect(listener_dsn(engine))
+    writer = await asyncpg.connect(engine_dsn(engine))
     try:
         await asyncio.wait_for(listener.connected.wait(), 5)
         tx = writer.transaction()
@@ -350,3 +350,13 @@ async def test_a_status_is_never_older_than_the_one_sent(engine: AsyncEngine, hu
         # The same status read later is news.
         feed.offer(stale, as_of=asyncio.get_running_loop().time())
         assert (await anext(feed)).spend_micros == 999
+
+
+def test_no_listener_through_a_transaction_mode_pooler(engine: AsyncEngine, settings: Settings) -> None:
+    """A LISTEN through a transaction-mode pooler hears nothing: the listener needs its own URL."""
+    pooled = replace(settings, db_pooler="transaction")
+    assert listener_dsn(engine, pooled) is None
+    direct = "postgresql+asyncpg://postgres@127.0.0.1:5432/somewhere"
+    chosen = listener_dsn(engine, replace(pooled, live=replace(pooled.live, database_url=direct)))
+    assert chosen == "postgresql://postgres@127.0.0.1:5432/somewhere"
+    assert listener_dsn(engine, settings) == engine_dsn(engine)
