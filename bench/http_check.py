@@ -56,7 +56,9 @@ CHECKED_USERS = 100
 POOL_LIMIT = 20
 
 DAEMON_CHECK = (harness.REPO / "clients/typescript/operations/daemonCheck.graphql").read_text()
-EXPECT = b'"allowed":true,"failedOpen":false'
+# An answer decided on the database, whatever else the document selects (limits are out of reach,
+# so every decided answer is an admission; a fallback would say "failedOpen":true).
+EXPECT = b'"failedOpen":false'
 
 Statement = tuple[str, tuple[Any, ...]]
 
