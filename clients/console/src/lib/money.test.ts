@@ -57,7 +57,7 @@ describe("parseDollars", () => {
     ["1e3", "is not an amount"],
     ["1.2.3", "is not an amount"],
     ["1,23", "is not an amount"],
-    ["0.0000001", "at most six decimal places"],
+    ["0.0000001", "6 decimal places"],
     ["9007199255", "too large"],
   ])("refuses %j with a sentence saying why", (text, reason) => {
     const parsed = parseDollars(text);
