@@ -92,9 +92,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"spendlimits serving GraphQL at http://{host}:{port}/graphql", file=sys.stderr)
     # With --decision-workers, a second listener for the daemon runs beside this one (decision_port.py).
+    # The metrics directory is made first, so the decision processes inherit it: one /metrics on the
+    # main port then counts every process's requests, the daemon's checks included.
+    decision_workers = decision_listener.worker_count(settings, args.decision_workers)
     with (
+        shared_metrics_dir((args.workers or 1) + decision_workers),
         decision_listener.serving(settings, host, port, args.decision_workers, args.decision_port),
-        shared_metrics_dir(args.workers or 1),
     ):
         uvicorn.run(
             "spendlimits.app:app_from_env",

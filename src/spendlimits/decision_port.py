@@ -95,12 +95,17 @@ def running(settings: Settings, host: str, port: int, workers: int) -> Iterator[
         signal.signal(signal.SIGTERM, previous)
 
 
+def worker_count(settings: Settings, flag: int | None) -> int:
+    """The decision workers asked for: the flag, else the setting (0: no decision listener)."""
+    return settings.decision_workers if flag is None else flag
+
+
 @contextmanager
 def serving(
     settings: Settings, host: str, main_port: int, workers: int | None, port: int | None
 ) -> Iterator[None]:
     """``running`` when decision workers are asked for (flag, else setting), else nothing."""
-    workers = settings.decision_workers if workers is None else workers
+    workers = worker_count(settings, workers)
     if not workers:
         yield
         return
