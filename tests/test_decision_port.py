@@ -3,27 +3,17 @@
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.auth.principal import Service
 from spendlimits.directory.users import User
 from tests.conftest import make_token
+from tests.metrics_scrape import requests_served
 from tests.reliability.postgres import free_port
 from tests.reliability.service import Client, Server
 
 CHECK = "query DecisionProbe($u: ID!) { chatUsageLimitCheck(userId: $u) { allowed failedOpen } }"
 PAGE = "{ users(first: 500) { nodes { id } } }"
-
-
-def checks_served(text: str) -> float:
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "spendlimits_graphql_requests_total"
-        and sample.labels.get("operation") == "DecisionProbe"
-    )
 
 
 def niceness(pid: int) -> int:
@@ -80,7 +70,7 @@ async def test_the_decision_port_serves_checks_refuses_pages_and_outranks_the_re
             # The main port's /metrics counts the decision processes' requests too.
             scrape = await to_main.get("/metrics", headers={"Authorization": f"Bearer {owner_token}"})
             assert scrape.status_code == 200, scrape.text
-            assert checks_served(scrape.text) == 1
+            assert requests_served(scrape.text, "DecisionProbe") == 1
         main_pid, decision_pid = listening_pid(server.port), listening_pid(decision_port)
         assert main_pid != decision_pid
         # The reads run at a lower CPU priority (a higher niceness) than the decisions.

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.directory.users import User
 from tests.conftest import make_token
+from tests.metrics_scrape import requests_served
 from tests.test_graphiql_browser import _answers_healthz, _free_port
 
 REQUESTS = 60
@@ -60,16 +60,6 @@ def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]
             process.wait(timeout=30)
 
 
-def served(text: str) -> float:
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "spendlimits_graphql_requests_total"
-        and sample.labels.get("operation") == "WorkerProbe"
-    )
-
-
 @pytest.mark.slow
 async def test_every_scrape_counts_the_requests_of_both_workers(
     two_workers: tuple[str, Path], engine: AsyncEngine, owner: User
@@ -85,7 +75,7 @@ async def test_every_scrape_counts_the_requests_of_both_workers(
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
             scrape = await http.get("/metrics")
             assert scrape.status_code == 200
-            assert served(scrape.text) == REQUESTS
+            assert requests_served(scrape.text, "WorkerProbe") == REQUESTS
     shared = list(tmp.glob("spendlimits-metrics-*"))
     assert len(shared) == 1 and list(shared[0].glob("*.db")), shared
 
