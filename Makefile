@@ -63,7 +63,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src tests scripts
+	$(BIN)/mypy --strict src tests scripts bench
 
 ## Re-export schema.graphql from the code.
 schema: $(STAMP)

@@ -283,6 +283,7 @@ async def grow_to(url: str, total: int) -> tuple[str, str]:
         )
     finally:
         await conn.close()
+    assert row is not None, "the middle of a list of users that was just filled"
     return row["username"], row["id"]
 
 

@@ -23,6 +23,7 @@ Server CPU per request is the steadiest column on a shared machine; requests/s a
 with whatever else runs.
 """
 
+import functools
 import statistics
 import sys
 import tempfile
@@ -133,16 +134,24 @@ async def bench(
                     requests = http_check.check_requests(
                         server.port, seeded.chatd_token, users, trusted=name == TRUSTED
                     )
-                    run = await harness.measure_cpu(
+                    measured = await harness.measure_cpu(
                         url,
                         server.pids(),
-                        lambda server=server, requests=requests: harness.http_load(
-                            server.port, concurrency, seconds, requests, http_check.EXPECT, warmup=1.0
+                        functools.partial(
+                            harness.http_load,
+                            server.port,
+                            concurrency,
+                            seconds,
+                            requests,
+                            http_check.EXPECT,
+                            warmup=1.0,
                         ),
                     )
-                if run[0].errors:
-                    sys.exit(f"{name}: {run[0].errors} failed requests, first: {run[0].first_error}")
-                runs[name].append(run)
+                if measured[0].errors:
+                    sys.exit(
+                        f"{name}: {measured[0].errors} failed requests, first: {measured[0].first_error}"
+                    )
+                runs[name].append(measured)
             print(f"  round {round_ + 1} of {rounds} done", flush=True)
     now_run, _ = harness.median_run(runs["now (every lever)"])
     rows = []

@@ -85,7 +85,7 @@ async def main() -> None:
     lists = args.lists or (10 if args.quick else 40)
     async with harness.scratch_database(args.database_url, SCRATCH) as url:
         await harness.machine_notes(url)
-    rows = []
+    rows: list[list[str]] = []
     for users in (100, 10_000):
         rows += await level(args.database_url, users, steps, checks, lists, args.keep)
     print()
@@ -93,10 +93,10 @@ async def main() -> None:
         ["users", "messages", "check p50 / p99 ms", "users(first: 100) p50 / p99 ms", "seeding the step"],
         rows,
     )
-    for users in ("100", "10,000"):
-        mine = [r for r in rows if r[0] == users]
+    for shown in ("100", "10,000"):
+        mine = [r for r in rows if r[0] == shown]
         first, last = (float(r[2].split(" / ")[0]) for r in (mine[0], mine[-1]))
-        print(f"check p50 at {mine[-1][1]} messages ÷ at {mine[0][1]}, {users} users: {last / first:.2f}")
+        print(f"check p50 at {mine[-1][1]} messages ÷ at {mine[0][1]}, {shown} users: {last / first:.2f}")
     small, large = (float(r[3].split(" / ")[0]) for r in (rows[len(steps) - 1], rows[-1]))
     print(f"list p50 at 10,000 users ÷ at 100 users, {rows[-1][1]} messages: {large / small:.2f}")
 

@@ -319,7 +319,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCP transport is not a subclass of asyncio.Transport, but it writes.
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # see the line above
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -482,13 +482,16 @@ def statements_sent(seen: list[tuple[str, tuple[Any, ...]]]) -> Iterator[None]:
         seen.append((query, args))
         return await execute(self, query, *args, **kwargs)
 
-    PreparedStatement.fetch, asyncpg.Connection.fetch = fetch_prepared, fetch  # type: ignore[method-assign]
-    asyncpg.Connection.execute = execute_simple  # type: ignore[method-assign]
+    # Counting wrappers over the driver's methods for the length of the block; their signatures are
+    # looser than the stubs' overloads, and the stubs do not expect methods to be replaced.
+    PreparedStatement.fetch, asyncpg.Connection.fetch = fetch_prepared, fetch  # type: ignore[method-assign,assignment]  # see above
+    asyncpg.Connection.execute = execute_simple  # type: ignore[method-assign,assignment]  # see above
     try:
         yield
     finally:
-        PreparedStatement.fetch, asyncpg.Connection.fetch = prepared_fetch, connection_fetch  # type: ignore[method-assign]
-        asyncpg.Connection.execute = execute  # type: ignore[method-assign]
+        # The driver's own methods back in place.
+        PreparedStatement.fetch, asyncpg.Connection.fetch = prepared_fetch, connection_fetch  # type: ignore[method-assign]  # stubs expect no replacing
+        asyncpg.Connection.execute = execute  # type: ignore[method-assign]  # stubs expect no replacing
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")

@@ -31,6 +31,7 @@ taking turns with the others: before/after figures from one run.
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import shutil
 import subprocess
@@ -130,7 +131,9 @@ async def floor(
 
 def _registered_daemon_check() -> str:
     """The id of DaemonCheck in the trusted-documents registry (written by `make client`)."""
-    registry = json.loads((harness.REPO / "src/spendlimits/static/trusted-documents.json").read_text())
+    registry: dict[str, str] = json.loads(
+        (harness.REPO / "src/spendlimits/static/trusted-documents.json").read_text()
+    )
     return "sha256:" + next(key for key, text in registry.items() if "query DaemonCheck" in text)
 
 
@@ -192,8 +195,8 @@ async def bench(
                             await harness.measure_cpu(
                                 url,
                                 server.pids(),
-                                lambda server=server, requests=requests, level=concurrency: harness.http_load(
-                                    server.port, level, seconds, requests, EXPECT
+                                functools.partial(
+                                    harness.http_load, server.port, concurrency, seconds, requests, EXPECT
                                 ),
                             )
                         )
@@ -203,8 +206,8 @@ async def bench(
                         await harness.measure_cpu(
                             url,
                             servers["now"].pids(),
-                            lambda requests=trusted, level=concurrency, port=servers["now"].port: (
-                                harness.http_load(port, level, seconds, requests, EXPECT)
+                            functools.partial(
+                                harness.http_load, servers["now"].port, concurrency, seconds, trusted, EXPECT
                             ),
                         )
                     )

@@ -24,6 +24,7 @@ Creates a scratch database (``spendlimits_bench_ingest``, dropped at the end unl
 What the spend rollup costs ingestion against plain INSERTs is measured by bench/check_history.py.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -139,9 +140,7 @@ async def over_http(
                         run, cpu = await harness.measure_cpu(
                             url,
                             server.pids(),
-                            lambda work=work, concurrency=concurrency: harness.closed_loop(
-                                concurrency, seconds, work
-                            ),
+                            functools.partial(harness.closed_loop, concurrency, seconds, work),
                         )
                     if run.errors:
                         raise SystemExit(f"{run.errors} failed requests, first: {run.first_error}")
@@ -262,8 +261,8 @@ async def batches_against_domain(
                                     await harness.measure_cpu(
                                         url,
                                         server.pids(),
-                                        lambda work=http_work, level=concurrency: harness.closed_loop(
-                                            level, seconds, work
+                                        functools.partial(
+                                            harness.closed_loop, concurrency, seconds, http_work
                                         ),
                                     )
                                 )
@@ -296,9 +295,7 @@ async def batches_against_domain(
                                 await harness.measure_cpu(
                                     url,
                                     [],
-                                    lambda work=domain_work, level=concurrency: harness.closed_loop(
-                                        level, seconds, work
-                                    ),
+                                    functools.partial(harness.closed_loop, concurrency, seconds, domain_work),
                                 )
                             )
                         for found in runs.values():

@@ -72,7 +72,8 @@ class Subscriber:
 
 
 async def open_subscriber(url: str, token: str) -> Subscriber:
-    ws = await connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30, max_queue=None)  # type: ignore[list-item]
+    # websockets types subprotocols as its Subprotocol NewType; a plain str is what it sends.
+    ws = await connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30, max_queue=None)  # type: ignore[list-item]  # see above
     await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(SUBSCRIBE)

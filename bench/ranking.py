@@ -24,6 +24,7 @@ batch; time should follow the number of rows, not the number of messages).
 """
 
 import asyncio
+import functools
 import statistics
 import time
 import uuid
@@ -195,7 +196,7 @@ async def measure_history(
             keys = [
                 history_key(Subject.USER, u, at - timedelta(days=30), at, Period.DAY) for u in users[:count]
             ]
-            t = await timed(runs, lambda k=keys: histories(conn, k))
+            t = await timed(runs, functools.partial(histories, conn, keys))
             points = sum(len(s.points) for s in t.result.values())
             rows.append(
                 [

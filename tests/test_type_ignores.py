@@ -10,7 +10,7 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("src", "tests")
+CHECKED = ("src", "tests", "scripts", "bench")
 IGNORE = re.compile(r"type:\s*ignore")
 EXPLAINED = re.compile(r"type:\s*ignore\[[\w\-]+(,\s*[\w\-]+)*\]\s+#\s*\S")
 
