@@ -70,7 +70,9 @@ class Scene:
         )
 
     async def settle(self, reservation_id: uuid.UUID, message: NewMessage, now: datetime = NOW) -> Settled:
-        async with self.engine.begin() as conn:
+        # As the service runs it: one call in autocommit, on the driver path.
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await settle(conn, reservation_id, message, now=now)
 
     async def release(self, reservation_id: uuid.UUID, now: datetime = NOW) -> Reservation:

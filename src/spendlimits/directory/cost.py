@@ -1,16 +1,16 @@
-"""What a message costs (spec section 7), in one pure function.
+"""What a message's cost is made of, and the bounds of the amounts a caller may send.
 
-Prices are micro-dollars per million tokens. The sum of tokens x prices is exact in Python's
-integers and divided once, rounding up, so a message never costs less than its usage and no
-floating-point error creeps in at any token count.
+The cost rule itself (spec section 7: a given total wins, else ceil(sum(tokens x price) / 1,000,000),
+unpriced -> unknown, a computed cost beyond 2^53 - 1 refused) has one home: the SQL function
+``spendlimits_message_cost`` (migration 000009). recordChatMessage(s) price in their lookup statement
+with it and settle prices in its one call with it, so the two can never disagree. What stays here
+needs no database: the bounds of the numbers a caller sends, checked before anything is sent.
 """
 
 from dataclasses import dataclass
 
-from spendlimits.directory.models import ChatModel
 from spendlimits.errors import DomainError
 
-TOKENS_PER_PRICE_UNIT = 1_000_000
 #: Costs are Micros, which JavaScript must read exactly.
 MAX_COST_MICROS = 2**53 - 1
 #: GraphQL's Int stays far below this; bulk imports are held to the same bound as costs.
@@ -44,33 +44,14 @@ def check_usage(usage: TokenUsage) -> None:
             )
 
 
-def message_cost(
-    *, total_cost_micros: int | None, usage: TokenUsage | None, model: ChatModel | None
-) -> int | None:
-    """The cost to record, in micro-dollars; None when it cannot be known (not counted as spend).
-
-    A given total wins. Otherwise ceil(sum(tokens x price) / 1,000,000), a missing price counting 0;
-    None when there is no usage, no model, or the model has neither an input nor an output price.
-    """
+def check_amounts(*, total_cost_micros: int | None, usage: TokenUsage | None) -> None:
+    """Token counts and a given total within their bounds; raises DomainError (INVALID_INPUT)."""
     if usage is not None:
         check_usage(usage)
-    if total_cost_micros is not None:
-        if not 0 <= total_cost_micros <= MAX_COST_MICROS:
-            raise DomainError(
-                "INVALID_INPUT", "totalCostMicros must be 0 or more.", ["input", "totalCostMicros"]
-            )
-        return total_cost_micros
-    if usage is None:
-        return None
-    if model is None or not model.is_priced:
-        return None
-    weighted = (
-        usage.input_tokens * (model.input_price_micros or 0)
-        + usage.output_tokens * (model.output_price_micros or 0)
-        + usage.cache_read_tokens * (model.cache_read_price_micros or 0)
-        + usage.cache_write_tokens * (model.cache_write_price_micros or 0)
-    )
-    cost = -(-weighted // TOKENS_PER_PRICE_UNIT)
-    if cost > MAX_COST_MICROS:
-        raise DomainError("INVALID_INPUT", "The message's cost is too large to record.", ["input", "usage"])
-    return cost
+    if total_cost_micros is not None and not 0 <= total_cost_micros <= MAX_COST_MICROS:
+        raise DomainError("INVALID_INPUT", "totalCostMicros must be 0 or more.", ["input", "totalCostMicros"])
+
+
+def cost_too_large() -> DomainError:
+    """The refusal of a message whose computed cost is beyond MAX_COST_MICROS."""
+    return DomainError("INVALID_INPUT", "The message's cost is too large to record.", ["input", "usage"])

@@ -5,15 +5,18 @@ UNIQUE (chat_id, idempotency_key) decides between concurrent retries (INSERT ...
 NOTHING, then a read of the row that won). A retry is told apart from a different request that
 reuses the key by a digest of the input, stored with the first message.
 
-A batch of any size costs the same two statements: one reads the batch's chats and models, one
-inserts every accepted message and, in the same statement, reads the messages that already held
+A batch of any size costs the same two statements: one reads the batch's chats and models and
+prices every message with ``spendlimits_message_cost`` (migration 000009, the cost rule's one home),
+one inserts every accepted message and, in the same statement, reads the messages that already held
 one of the batch's keys. The spend rollup's statement trigger runs once per batch. A third
 statement runs only when a key was taken by a transaction that committed while the insert waited
 on it (a concurrent retry), which the insert's snapshot cannot see.
 
 On an autocommit connection both statements take the driver path (``db/driver.py``): the
 single-message mutation costs two round trips after the token's, and the insert is atomic by
-itself. In a caller's transaction (a reservation's settle, the importer) they run in it.
+itself. In a caller's transaction (the importer) they run in it. A reservation's settle records its
+message in its own one call (``spendlimits_settle``) with the same rules: the checks below that need
+no database (``check_message``), the same pricing function, the same key and digest.
 """
 
 import hashlib
@@ -28,10 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.db.driver import HotStatement, Row
-from spendlimits.directory.cost import TokenUsage, message_cost
+from spendlimits.directory.cost import TokenUsage, check_amounts, cost_too_large
 from spendlimits.directory.messages import COLUMNS, ChatMessage, MessageRole
-from spendlimits.directory.models import COLUMNS as MODEL_COLUMNS
-from spendlimits.directory.models import ChatModel
 from spendlimits.directory.rows import from_row
 from spendlimits.errors import DomainError
 
@@ -93,10 +94,8 @@ def check_created_at(created_at: datetime | None, now: datetime) -> None:
         )
 
 
-def _cost(
-    message: NewMessage, chat_found: bool, models: dict[uuid.UUID, ChatModel], now: datetime
-) -> int | None:
-    """The message's cost after every check that needs no write; raises DomainError."""
+def check_message(message: NewMessage, now: datetime) -> None:
+    """Every check that needs no database, in the order callers have always seen; raises DomainError."""
     key = message.idempotency_key
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise DomainError(
@@ -105,31 +104,59 @@ def _cost(
             ["input", "idempotencyKey"],
         )
     check_created_at(message.created_at, now)
-    model = models.get(message.model_id) if message.model_id else None
-    cost = message_cost(total_cost_micros=message.total_cost_micros, usage=message.usage, model=model)
-    if not chat_found:
-        raise DomainError("CHAT_NOT_FOUND", "Chat not found.", ["input", "chatId"])
-    if message.model_id is not None and model is None:
-        raise DomainError("MODEL_NOT_FOUND", "Chat model not found.", ["input", "modelId"])
-    return cost
+    check_amounts(total_cost_micros=message.total_cost_micros, usage=message.usage)
+
+
+def chat_not_found() -> DomainError:
+    return DomainError("CHAT_NOT_FOUND", "Chat not found.", ["input", "chatId"])
+
+
+def model_not_found() -> DomainError:
+    return DomainError("MODEL_NOT_FOUND", "Chat model not found.", ["input", "modelId"])
+
+
+def key_conflict() -> DomainError:
+    return DomainError(
+        "IDEMPOTENCY_CONFLICT",
+        "This idempotencyKey was already used for a different message in this chat.",
+        ["input", "idempotencyKey"],
+    )
+
+
+def usage_params(usage: TokenUsage | None) -> dict[str, int | None]:
+    """Token counts as the pricing function takes them: all four NULL means "no usage" (unpriced)."""
+    return {
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "cache_read_tokens": usage.cache_read_tokens if usage else None,
+        "cache_write_tokens": usage.cache_write_tokens if usage else None,
+    }
 
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(ChatMessage))
-_MODEL_FIELDS = tuple(f.name for f in fields(ChatModel))
 
 
 def _message(row: Row) -> ChatMessage:
     return ChatMessage(**{name: row[name] for name in _MESSAGE_FIELDS})
 
 
-# The batch's chats and models in one statement: chat rows carry only their id (kind = 'chat').
+# Each message's chat and model looked up and its cost computed, in one statement; row n answers
+# the n-th message sent (1-based).
 _LOOKUP = HotStatement(
     text(
-        f"""
-        SELECT 'model' AS kind, {MODEL_COLUMNS} FROM chat_models WHERE id = ANY(CAST(:model_ids AS uuid[]))
-        UNION ALL
-        SELECT 'chat', id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM chats WHERE id = ANY(CAST(:chat_ids AS uuid[]))
+        """
+        SELECT t.n, c.id IS NOT NULL AS chat_found, (t.model_id IS NULL OR m.id IS NOT NULL) AS model_found,
+               p.cost_micros, p.too_large
+        FROM unnest(CAST(:chat_ids AS uuid[]), CAST(:model_ids AS uuid[]), CAST(:totals AS bigint[]),
+                    CAST(:input_tokens AS bigint[]), CAST(:output_tokens AS bigint[]),
+                    CAST(:cache_read_tokens AS bigint[]), CAST(:cache_write_tokens AS bigint[]))
+             WITH ORDINALITY AS t(chat_id, model_id, total, input_tokens, output_tokens, cache_read_tokens,
+                                  cache_write_tokens, n)
+        LEFT JOIN chats c ON c.id = t.chat_id
+        LEFT JOIN chat_models m ON m.id = t.model_id
+        CROSS JOIN LATERAL spendlimits_message_cost(
+            t.total, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens,
+            m.input_price_micros, m.output_price_micros, m.cache_read_price_micros, m.cache_write_price_micros) p
         """
     )
 )
@@ -193,23 +220,31 @@ class _Accepted:
     digest: bytes | None
 
 
-async def _lookup(
-    conn: AsyncConnection, messages: Sequence[NewMessage]
-) -> tuple[set[uuid.UUID], dict[uuid.UUID, ChatModel]]:
+async def _priced(conn: AsyncConnection, messages: Sequence[NewMessage]) -> list[int | DomainError | None]:
+    """Each message's cost (None: unpriced), or why it cannot be recorded, in the order of
+    recordChatMessage's checks: the cost, the chat, the model."""
+    usages = [usage_params(m.usage) for m in messages]
     rows = await _LOOKUP.fetch(
         conn,
         {
-            "chat_ids": list({m.chat_id for m in messages}),
-            "model_ids": list({m.model_id for m in messages if m.model_id is not None}),
+            "chat_ids": [m.chat_id for m in messages],
+            "model_ids": [m.model_id for m in messages],
+            "totals": [m.total_cost_micros for m in messages],
+            **{name: [u[name] for u in usages] for name in usages[0]},
         },
     )
-    chats = {row["id"] for row in rows if row["kind"] == "chat"}
-    models = {
-        row["id"]: ChatModel(**{name: row[name] for name in _MODEL_FIELDS})
-        for row in rows
-        if row["kind"] == "model"
-    }
-    return chats, models
+    outcomes: list[int | DomainError | None] = [None] * len(messages)
+    for row in rows:
+        index = row["n"] - 1
+        if row["too_large"]:
+            outcomes[index] = cost_too_large()
+        elif not row["chat_found"]:
+            outcomes[index] = chat_not_found()
+        elif not row["model_found"]:
+            outcomes[index] = model_not_found()
+        else:
+            outcomes[index] = row["cost_micros"]
+    return outcomes
 
 
 def _insert_params(accepted: list[_Accepted]) -> dict[str, Any]:
@@ -236,11 +271,7 @@ def _replay_or_conflict(
     """A keyed message whose key was taken: the first message when the inputs match, else a conflict."""
     if first_digest is not None and first_digest == digest:
         return Recorded(message=first, replayed=True)
-    return DomainError(
-        "IDEMPOTENCY_CONFLICT",
-        "This idempotencyKey was already used for a different message in this chat.",
-        ["input", "idempotencyKey"],
-    )
+    return key_conflict()
 
 
 async def record_messages(
@@ -255,18 +286,27 @@ async def record_messages(
         return []
     now = now or datetime.now(UTC)
     outcomes: list[Recorded | DomainError | None] = [None] * len(messages)
-    chats, models = await _lookup(conn, messages)
+    checked: list[int] = []
+    for index, message in enumerate(messages):
+        try:
+            check_message(message, now)
+        except DomainError as error:
+            outcomes[index] = error
+        else:
+            checked.append(index)
+    if not checked:
+        return [o for o in outcomes if o is not None]
+    priced = await _priced(conn, [messages[i] for i in checked])
 
     # Ids are chosen here so every inserted row maps back to its input, keyed or not. Of several
     # messages with one key in a batch, the first is sent; the others are answered from its outcome.
     accepted: list[_Accepted] = []
     repeats: list[_Accepted] = []
     first_of_key: set[Key] = set()
-    for index, message in enumerate(messages):
-        try:
-            cost = _cost(message, message.chat_id in chats, models, now)
-        except DomainError as error:
-            outcomes[index] = error
+    for index, cost in zip(checked, priced, strict=True):
+        message = messages[index]
+        if isinstance(cost, DomainError):
+            outcomes[index] = cost
             continue
         key = message.idempotency_key
         item = _Accepted(index, message, uuid.uuid4(), cost, message.digest() if key is not None else None)
@@ -307,8 +347,7 @@ async def record_messages(
             unseen.append(item)
     if unseen:
         # Keys taken by transactions that committed while the insert waited on them: visible now
-        # (READ COMMITTED takes a new snapshot per statement; inside a settle's REPEATABLE READ
-        # the insert would have raised a serialization failure instead).
+        # (READ COMMITTED takes a new snapshot per statement).
         rows = await _TAKEN_KEYS.fetch(
             conn,
             {

@@ -12,8 +12,9 @@ user (never a process-local lock), held for that call's execution only, never ac
 scheduling or network round trips; each decides on spend + live holds + estimate read after the
 previous holder of the lock committed. The database enforces the caller's deadline: the lock wait
 is bounded by ``lock_timeout`` and nothing is written once ``clock_timestamp()`` is past the
-deadline, so an answer of "nothing held" stays true. Settle swaps a hold for a cost no larger than
-it, in one transaction, so any snapshot sees either the hold or the cost.
+deadline, so an answer of "nothing held" stays true. Settle is ONE call of ``spendlimits_settle``
+(migration 000009) in autocommit: it swaps a hold for a cost no larger than it in that call's one
+transaction, so any snapshot sees either the hold or the cost.
 """
 
 import enum
@@ -22,7 +23,8 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from spendlimits.db.deadline import CannotEvaluate, within_deadline
 from spendlimits.db.driver import HotStatement, Row
-from spendlimits.directory.cost import MAX_COST_MICROS
-from spendlimits.directory.ingest import MAX_IDEMPOTENCY_KEY_LENGTH, NewMessage, record_message
+from spendlimits.directory import ingest
+from spendlimits.directory.cost import MAX_COST_MICROS, cost_too_large
+from spendlimits.directory.ingest import MAX_IDEMPOTENCY_KEY_LENGTH, NewMessage
 from spendlimits.directory.messages import ChatMessage
 from spendlimits.errors import DomainError
 from spendlimits.limits.check import CheckResult, cannot_evaluate, decide
@@ -42,6 +45,9 @@ from spendlimits.limits.enforcement import EnforcementMode, remember_mode
 from spendlimits.limits.status import status_from_row, window_params
 
 log = logging.getLogger(__name__)
+
+
+_MESSAGE_FIELDS = tuple(f.name for f in fields(ChatMessage))
 
 
 class ReservationState(enum.Enum):
@@ -294,8 +300,8 @@ async def _undo_late_hold(engine: AsyncEngine, late: Reserved) -> None:
 
 
 class _Columns:
-    """Columns of the reserve's row that share a prefix, read by their unprefixed names (the
-    ``status_*`` ones as a ``spendlimits_statuses`` row, the ``reservation_*`` ones as a reservation)."""
+    """Columns of the reserve's or settle's row that share a prefix, read by their unprefixed names
+    (``status_*`` as a ``spendlimits_statuses`` row, ``reservation_*`` as a reservation)."""
 
     def __init__(self, row: Row, prefix: str) -> None:
         self._row, self._prefix = row, prefix
@@ -312,94 +318,95 @@ def _message_field(error: DomainError) -> DomainError:
     return DomainError(error.code, error.message, field)
 
 
+_SETTLE = HotStatement(
+    text(
+        """
+        SELECT * FROM spendlimits_settle(
+            CAST(:reservation_id AS uuid), CAST(:chat_id AS uuid), CAST(:role AS text), CAST(:model_id AS uuid),
+            CAST(:input_tokens AS bigint), CAST(:output_tokens AS bigint), CAST(:cache_read_tokens AS bigint),
+            CAST(:cache_write_tokens AS bigint), CAST(:total AS bigint), CAST(:created_at AS timestamptz),
+            CAST(:key AS text), CAST(:digest AS bytea), CAST(:now AS timestamptz))
+        """
+    )
+)
+
+
+def _chat_elsewhere(whose: str) -> DomainError:
+    return DomainError(
+        "INVALID_INPUT",
+        f"The message's chat must belong to the reservation's {whose}.",
+        ["input", "message", "chatId"],
+    )
+
+
+# The function's refusals, as the errors settle has always given (recordChatMessage's own errors
+# re-pointed at input.message).
+_SETTLE_ERRORS: dict[str, Callable[[], DomainError]] = {
+    "reservation_not_found": _not_found,
+    "not_held": _not_held,
+    "chat_not_found": lambda: _message_field(ingest.chat_not_found()),
+    "chat_of_other_user": lambda: _chat_elsewhere("user"),
+    "chat_in_other_organization": lambda: _chat_elsewhere("organization"),
+    "cost_too_large": lambda: _message_field(cost_too_large()),
+    "model_not_found": lambda: _message_field(ingest.model_not_found()),
+    "message_key_conflict": lambda: _message_field(ingest.key_conflict()),
+    "settled_with_other_message": lambda: DomainError(
+        "IDEMPOTENCY_CONFLICT",
+        "This reservation was already settled with a different message.",
+        ["input", "message"],
+    ),
+    "message_settled_other": lambda: DomainError(
+        "IDEMPOTENCY_CONFLICT",
+        "That message already settled another reservation.",
+        ["input", "message", "idempotencyKey"],
+    ),
+}
+
+
 async def settle(
     conn: AsyncConnection, reservation_id: uuid.UUID, message: NewMessage, *, now: datetime | None = None
 ) -> Settled:
     """Records the call's message (recordChatMessage's rules) and ends the hold, exactly once.
 
-    Run it in one transaction. Settling again returns the same message with ``replayed``; a
-    different message for a settled reservation is IDEMPOTENCY_CONFLICT. An EXPIRED reservation
-    still records the cost, and no limit is checked: the money is already spent. A RELEASED one is
-    RESERVATION_NOT_HELD: releasing said the call never ran.
+    ONE call of ``spendlimits_settle`` (migration 000009): on an autocommit connection it is one
+    round trip on the driver path and atomic by itself; in a caller's transaction it runs in it.
+    Settling again returns the same message with ``replayed``; a different message for a settled
+    reservation is IDEMPOTENCY_CONFLICT. An EXPIRED reservation still records the cost, and no limit
+    is checked: the money is already spent. A RELEASED one is RESERVATION_NOT_HELD: releasing said
+    the call never ran. Input checks that need no database come first (INVALID_INPUT); a refusal
+    writes nothing.
     """
     at = now or datetime.now(UTC)
-    row = (
-        await conn.execute(
-            text(f"SELECT {_COLUMNS} FROM chat_spend_reservations WHERE id = :id FOR UPDATE"),
-            {"id": reservation_id},
-        )
-    ).one_or_none()
-    if row is None:
-        raise _not_found()
-    reservation = _reservation(row._mapping)
-    if reservation.stored_state is ReservationState.RELEASED:
-        raise _not_held()
-    if reservation.stored_state is not ReservationState.SETTLED:
-        await _check_message_chat(conn, reservation, message.chat_id)
-    # Without a key of its own the message is keyed by the reservation, so a retried settle that
-    # lost its answer finds the first message instead of recording a second one.
-    keyed = (
-        message
-        if message.idempotency_key is not None
-        else replace(message, idempotency_key=f"reservation:{reservation.id}")
-    )
     try:
-        recorded = await record_message(conn, keyed)
+        ingest.check_message(message, at)
     except DomainError as error:
         raise _message_field(error) from None
-    if reservation.stored_state is ReservationState.SETTLED:
-        if recorded.message.id != reservation.message_id:
-            raise DomainError(
-                "IDEMPOTENCY_CONFLICT",
-                "This reservation was already settled with a different message.",
-                ["input", "message"],
-            )
-        return Settled(reservation=reservation, message=recorded.message, replayed=True)
-    settled = (
-        await conn.execute(
-            text(
-                f"""
-                UPDATE chat_spend_reservations SET state = 'settled', message_id = :message_id, ended_at = :now
-                WHERE id = :id
-                  AND NOT EXISTS (SELECT 1 FROM chat_spend_reservations WHERE message_id = :message_id)
-                RETURNING {_COLUMNS}
-                """
-            ),
-            {"id": reservation.id, "message_id": recorded.message.id, "now": at},
-        )
-    ).one_or_none()
-    if settled is None:
-        raise DomainError(
-            "IDEMPOTENCY_CONFLICT",
-            "That message already settled another reservation.",
-            ["input", "message", "idempotencyKey"],
-        )
+    # Without a key of its own the message is keyed by the reservation, so a retried settle that
+    # lost its answer finds the first message instead of recording a second one.
+    key = message.idempotency_key if message.idempotency_key is not None else f"reservation:{reservation_id}"
+    params = {
+        "reservation_id": reservation_id,
+        "chat_id": message.chat_id,
+        "role": message.role.value,
+        "model_id": message.model_id,
+        **ingest.usage_params(message.usage),
+        "total": message.total_cost_micros,
+        "created_at": message.created_at,
+        "key": key,
+        "digest": message.digest(),
+        "now": at,
+    }
+    # A failed call wrote nothing (autocommit); sending it again is a retried settle, which the key
+    # makes idempotent, so the driver path may resend it through SQLAlchemy to report the failure.
+    [row] = await _SETTLE.fetch(conn, params)
+    outcome = row["outcome"]
+    if outcome in _SETTLE_ERRORS:
+        raise _SETTLE_ERRORS[outcome]()
     return Settled(
-        reservation=_reservation(settled._mapping), message=recorded.message, replayed=recorded.replayed
+        reservation=_reservation(_Columns(row, "reservation_")),
+        message=ChatMessage(**{name: row["message_" + name] for name in _MESSAGE_FIELDS}),
+        replayed=outcome == "replayed",
     )
-
-
-async def _check_message_chat(conn: AsyncConnection, reservation: Reservation, chat_id: uuid.UUID) -> None:
-    """The message's chat is the reservation user's, in its organization: where the hold counted."""
-    chat = (
-        await conn.execute(
-            text("SELECT owner_id, organization_id FROM chats WHERE id = :id"), {"id": chat_id}
-        )
-    ).one_or_none()
-    if chat is None:
-        raise DomainError("CHAT_NOT_FOUND", "Chat not found.", ["input", "message", "chatId"])
-    if chat.owner_id != reservation.user_id:
-        raise DomainError(
-            "INVALID_INPUT",
-            "The message's chat must belong to the reservation's user.",
-            ["input", "message", "chatId"],
-        )
-    if reservation.organization_id is not None and chat.organization_id != reservation.organization_id:
-        raise DomainError(
-            "INVALID_INPUT",
-            "The message's chat must belong to the reservation's organization.",
-            ["input", "message", "chatId"],
-        )
 
 
 # One statement: the release, and whether the reservation exists at all (to tell NOT_FOUND from

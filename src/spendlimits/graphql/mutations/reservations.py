@@ -1,8 +1,9 @@
 """Strict enforcement: reserve an estimate before an LLM call, settle or release it after.
 
 CHATD or OWNER. reserveChatSpend is one SQL call under the check's deadline (a decision that cannot
-be evaluated answers per the enforcement mode); release is one statement; settle is one transaction;
-an expected failure writes nothing.
+be evaluated answers per the enforcement mode); release is one statement; settle is one SQL call
+(``spendlimits_settle``); each runs in autocommit, one round trip after the token's, and an expected
+failure writes nothing.
 """
 
 from typing import Annotated
@@ -13,7 +14,6 @@ from spendlimits.errors import DomainError
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import UserError, parse_id
 from spendlimits.graphql.mutations.messages import RecordChatMessageInput
-from spendlimits.graphql.mutations.transaction import in_transaction
 from spendlimits.graphql.permissions import require_usage_writer
 from spendlimits.graphql.scalars import Micros
 from spendlimits.graphql.types.chat_message import ChatMessage
@@ -161,15 +161,19 @@ class ReservationsMutation:
         require_usage_writer(info.context.principal)
         reservation_id = parse_id(input.reservation_id, "reservationId")
         message = input.message.to_domain()
-        outcome = await in_transaction(info, lambda conn: reservations.settle(conn, reservation_id, message))
-        if outcome.value is None:
+        try:
+            # One call, atomic by itself: autocommit spares the BEGIN and COMMIT round trips.
+            async with info.context.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                settled = await reservations.settle(conn, reservation_id, message)
+        except DomainError as error:
             return SettleChatSpendPayload(
-                reservation=None, message=None, replayed=False, errors=outcome.errors
+                reservation=None, message=None, replayed=False, errors=[UserError.from_domain(error)]
             )
         return SettleChatSpendPayload(
-            reservation=ChatSpendReservation(domain=outcome.value.reservation),
-            message=ChatMessage(domain=outcome.value.message),
-            replayed=outcome.value.replayed,
+            reservation=ChatSpendReservation(domain=settled.reservation),
+            message=ChatMessage(domain=settled.message),
+            replayed=settled.replayed,
             errors=[],
         )
 
