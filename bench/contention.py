@@ -80,8 +80,10 @@ async def http_cycles(
                     continue
                 data = response.json().get("data") if response.status_code == 200 else None
                 payload = data["reserveChatSpend"] if data else None
-                check = payload["check"] if payload else None
-                if check is None or check["failedOpen"] or check["failedClosed"]:
+                if payload is None or payload["check"] is None:
+                    fallbacks += 1
+                    continue
+                if payload["check"]["failedOpen"] or payload["check"]["failedClosed"]:
                     fallbacks += 1
                     continue
                 if payload["reservation"] is None:
@@ -135,6 +137,8 @@ async def paired(port: int, token: str, user: uuid.UUID, chat: uuid.UUID, pairs:
             if n >= 5 and held is not None:  # the first few warm the connection and the server
                 checks.append(checked - started)
                 cycles.append(time.perf_counter() - checked)
+    if not checks:  # every reserve fell back (a starved server): nothing to compare
+        return float("nan"), float("nan")
     return statistics.median(checks) * 1000, statistics.median(cycles) * 1000
 
 
