@@ -34,7 +34,9 @@ CREATE INDEX users_override_lowest_idx ON users (chat_spend_limit_micros)
 CREATE INDEX users_deleted_idx ON users (id) WHERE deleted;
 
 -- No writer may change the rollup between the backfill below and the new trigger function: both
--- commit with this migration.
+-- commit with this migration. Messages first: a writer whose statement had already started would
+-- otherwise run the old trigger function after the backfill and leave the totals behind.
+LOCK TABLE chat_messages IN SHARE MODE;
 LOCK TABLE chat_spend_daily IN SHARE MODE;
 
 -- The daily rollup and the period totals, kept by one statement trigger: the transition table is

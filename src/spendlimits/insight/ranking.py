@@ -26,7 +26,9 @@ four times as many rows. Three ways:
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
   left; with a share filter, every user whose spend can reach it, all at once (their totals summed
   over the period: a threshold scan would look up every user with a slot row of an eighth of the
-  filter's spend, 9x the candidates). Typically a few hundred statuses instead of 100k.
+  filter's spend, 9x the candidates), and of those only the users whose spend reaches the share
+  of their own limit (resolved without spend) get a status. Typically a few hundred statuses
+  instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
   many candidates, limits off), and the oracle the tests compare the other two with.
@@ -43,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.directory.pages import Page
 from spendlimits.limits.periods import all_period_bounds
+from spendlimits.limits.resolution import effective_limits
 from spendlimits.limits.spend import rollup_day
 from spendlimits.limits.status import Status, statuses
 
@@ -408,7 +411,18 @@ async def _pruned(
         if not top.exhausted or top.more:
             raise _Undecided
         names = {c.user_id: c.username for c in top.spenders}
-        found = await statuses(conn, [(c.user_id, organization_id, at) for c in top.spenders], now=at)
+        # Their own limits first (the hierarchy alone, without the spend sums of a status): only
+        # users whose whole spend reaches the share of their own limit can pass (scoped spend
+        # never exceeds it, and a division by the same limit keeps the order, as in _passes).
+        limits = await effective_limits(conn, [(c.user_id, organization_id) for c in top.spenders])
+        reachable = [
+            c.user_id
+            for c in top.spenders
+            if (found_limit := limits.get((c.user_id, organization_id))) is not None
+            and found_limit.limit_micros
+            and c.spend_micros / found_limit.limit_micros >= min_share
+        ]
+        found = await statuses(conn, [(user_id, organization_id, at) for user_id in reachable], now=at)
         kept = [(key[0], st) for key, st in found.items() if _passes(st, min_share)]
         return Page(_ordered(order, kept, names, offset, limit), len(kept))
 
