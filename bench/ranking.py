@@ -61,7 +61,7 @@ SESSIONS = 4
 async def slot_sessions(url: str, count: int) -> list[asyncpg.Connection]:
     """``count`` sessions in different slots."""
     kept: dict[int, asyncpg.Connection] = {}
-    spare = []
+    spare: list[asyncpg.Connection] = []
     while len(kept) < count:
         conn = await asyncpg.connect(url, command_timeout=3600)
         slot = await conn.fetchval("SELECT pg_backend_pid() % 8")

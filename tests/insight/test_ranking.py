@@ -201,7 +201,7 @@ async def test_equal_shares_go_to_the_higher_spend_first_in_every_path(
 async def slot_sessions(database_url: str, count: int) -> list[asyncpg.Connection]:
     """``count`` sessions in different rollup slots (pg_backend_pid() % 8, migration 000003)."""
     kept: dict[int, asyncpg.Connection] = {}
-    spare = []
+    spare: list[asyncpg.Connection] = []
     while len(kept) < count:
         conn = await asyncpg.connect(plain(database_url))
         slot = await conn.fetchval("SELECT pg_backend_pid() % 8")
