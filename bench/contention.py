@@ -15,7 +15,8 @@ cycle of one user, so both see the same load. Goals: 0 fallbacks, 0 leftover hol
 
 Then the hot rollup row: 16 concurrent writers record one-message INSERTs of ONE user (one chat,
 one day) for a fixed count each, with the rollup triggers on, against the same INSERTs with them
-disabled ("plain inserts"). Goal: >= 0.85.
+disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, also with the rollup
+trigger function of before migration 000008 (daily rollup without the period totals), taking turns.
 """
 
 import asyncio
@@ -225,6 +226,27 @@ async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool) -> float:
     return 16 * count / elapsed
 
 
+async def rollup_before_and_after(url: str, chat: uuid.UUID, count: int, rounds: int) -> None:
+    """The 16 writers with the rollup trigger of 000003 (daily rollup alone) and of 000008 (daily
+    rollup and period totals), against plain inserts, taking turns; medians of ``rounds``."""
+    plain, before, after = [], [], []
+    for _ in range(rounds):
+        plain.append(await writers(url, chat, count, rollup=False))
+        await harness.use_rollup_trigger(url, harness.ROLLUP_BEFORE_TOTALS)
+        before.append(await writers(url, chat, count, rollup=True))
+        await harness.use_rollup_trigger(url, harness.ROLLUP_WITH_TOTALS)
+        after.append(await writers(url, chat, count, rollup=True))
+    p, b, a = (statistics.median(x) for x in (plain, before, after))
+    harness.print_table(
+        ["16 writers of one user", "msg/s (median)", "of plain"],
+        [
+            ["plain inserts (trigger off)", f"{p:.0f}", "1.00"],
+            ["rollup of 000003 (daily only)", f"{b:.0f}", f"{b / p:.2f}"],
+            ["rollup of 000008 (daily + period totals)", f"{a:.0f}", f"{a / p:.2f}"],
+        ],
+    )
+
+
 async def leftover(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -258,17 +280,27 @@ async def main() -> None:
     parser.add_argument(
         "--pairs", type=int, help="check/cycle pairs from one client (default 300; quick: 100)"
     )
+    parser.add_argument(
+        "--rollup-only",
+        action="store_true",
+        help="only the 16 writers of one user, also with the rollup trigger of before migration 000008",
+    )
     args = parser.parse_args()
     pair_count = args.pairs or (100 if args.quick else 300)
     concurrencies = (1, 8, 64) if args.quick else (1, 8, 32, 64)
     per_client = 3 if args.quick else 10
     processes = args.processes or ((2,) if args.quick else (1, 2))
     modes = args.modes or (("fail_closed",) if args.quick else ("fail_open", "fail_closed"))
-    async with harness.scratch_database(args.database_url, "spendlimits_bench_contention", args.keep) as url:
+    # --rollup-only has a scratch database of its own: it can run beside a whole run.
+    scratch = "spendlimits_bench_contention" + ("_rollup" if args.rollup_only else "")
+    async with harness.scratch_database(args.database_url, scratch, args.keep) as url:
         await harness.machine_notes(url)
         seeded = await harness.seed_directory(url, 1000)
         pairs = list(zip(seeded.users, seeded.chats, strict=True))
         one = [pairs[1]]
+        if args.rollup_only:
+            await rollup_before_and_after(url, one[0][1], 100 if args.quick else 400, 1 if args.quick else 5)
+            return
         rows: list[list[Any]] = []
         alternating: list[str] = []
         for workers in processes:

@@ -220,6 +220,25 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
 # --- the server --------------------------------------------------------------------------------
 
 
+#: The rollup trigger function before the period totals (the daily rollup alone), and now.
+ROLLUP_BEFORE_TOTALS = "000003_contention.up.sql"
+ROLLUP_WITH_TOTALS = "000008_ranking_totals.up.sql"
+
+
+async def use_rollup_trigger(url: str, migration: str) -> None:
+    """Installs the rollup trigger function (``chat_spend_daily_apply``) as ``migration`` defines
+    it, so that one run can measure the write path before and after migration 000008 back to back.
+    With the one of 000003 the period totals stop following: only for write benchmarks."""
+    text = (REPO / "migrations" / migration).read_text()
+    start = text.index("CREATE OR REPLACE FUNCTION chat_spend_daily_apply()")
+    end = text.index("$$;", text.index("$$", start) + 2) + 3
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(text[start:end])
+    finally:
+        await conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,9 @@ own overrides for every 7th user), then 1,000,000 priced messages (quick: 100,00
 - **whole month**: every day of the previous month, asked about at its last day: the most rollup
   rows a month can have (the worst case for the ranking's aggregation).
 
-Spend is skewed as in real deployments (user i's share of messages ~ (1 - u)^3 over a random u:
+The messages are inserted by four sessions at once, each in a rollup slot of its own (as through
+a pool of connections in production), so a user's spend lies in up to four slot rows of the
+rollup and of the period totals (migration 000008). Spend is skewed as in real deployments (user i's share of messages ~ (1 - u)^3 over a random u:
 a few heavy users, a long tail); the default limit is set to the 99th percentile of monthly
 spend, the groups to 2x and 0.5x of it and own overrides to 3x, so about 1% of users are at their
 limit and the share filter has something to find.
@@ -51,30 +53,60 @@ STATEMENTS = "spendlimits_db_statements_total"
 STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
 
 
+#: Sessions that insert the messages, each in a slot of its own (pg_backend_pid() % 8): as in
+#: production, where a user's messages arrive through several pooled connections, each user's
+#: spend lies in several slot rows of the rollup and of the period totals.
+SESSIONS = 4
+
+
+async def slot_sessions(url: str, count: int) -> list[asyncpg.Connection]:
+    """``count`` sessions in different slots."""
+    kept: dict[int, asyncpg.Connection] = {}
+    spare: list[asyncpg.Connection] = []
+    while len(kept) < count:
+        conn = await asyncpg.connect(url, command_timeout=3600)
+        slot = await conn.fetchval("SELECT pg_backend_pid() % 8")
+        if slot in kept:
+            spare.append(conn)
+        else:
+            kept[slot] = conn
+    for conn in spare:
+        await conn.close()
+    return list(kept.values())
+
+
 async def add_skewed_messages(
     url: str, chats: list[uuid.UUID], count: int, start: datetime, end: datetime
 ) -> float:
-    """``count`` messages over [start, end), users picked with a skew toward the first chats."""
+    """``count`` messages over [start, end), users picked with a skew toward the first chats,
+    inserted by SESSIONS sessions at once (message g by session g % SESSIONS)."""
     began = time.perf_counter()
-    conn = await asyncpg.connect(url, command_timeout=3600)
-    try:
-        await conn.execute("SELECT setseed(0.42)")
+    sessions = await slot_sessions(url, SESSIONS)
+
+    async def insert(k: int, conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT setseed($1)", 0.42 + k / 100)
         await conn.execute(
             """
             INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at)
             SELECT ($1::uuid[])[1 + floor(cardinality($1::uuid[]) * power(random(), 3))::int],
                    'assistant', 1 + (g::bigint * 7919) % 5000,
                    $2::timestamptz + make_interval(secs => $3::float8 * g / $4)
-            FROM generate_series(1, $4) g
+            FROM generate_series(1 + $5::int, $4, $6) g
             """,
             chats,
             start,
             max((end - start).total_seconds() - 1, 1),
             count,
+            k,
+            SESSIONS,
         )
-        await conn.execute("VACUUM ANALYZE")
+
+    try:
+        await asyncio.gather(*(insert(k, conn) for k, conn in enumerate(sessions)))
+        await sessions[0].execute("VACUUM ANALYZE")
     finally:
-        await conn.close()
+        for conn in sessions:
+            await conn.close()
     return time.perf_counter() - began
 
 
@@ -239,10 +271,18 @@ async def main() -> None:
                         first.date(),
                         end.date(),
                     )
+                    total_rows = await conn.fetchval(
+                        """
+                        SELECT count(*) FROM chat_spend_period_totals
+                        WHERE period = 'month' AND period_start = $1
+                        """,
+                        first.date(),
+                    )
                 finally:
                     await conn.close()
                 print(
-                    f"\n## {label}: {rollup_rows:,} rollup rows in the period, default limit {limit:,} micros\n"
+                    f"\n## {label}: {rollup_rows:,} rollup rows in the period, {total_rows:,} slot rows of"
+                    f" month totals, default limit {limit:,} micros\n"
                 )
                 harness.print_table(
                     ["request", "answered by", "statements", "ms in statements", "ms wall", "totalCount"],

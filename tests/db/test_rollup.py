@@ -1,4 +1,5 @@
-"""The spend rollup (chat_spend_daily) always equals the raw sum of message costs.
+"""The spend rollup (chat_spend_daily) always equals the raw sum of message costs, and the
+per-user period totals (chat_spend_period_totals, migration 000008) always equal the rollup's sums.
 
 Every period (day, week, month) is a whole number of UTC days, so rollup rows equal to the raw
 per-(user, organization, UTC day) sums mean every period's spend agrees in every scope.
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from spendlimits.limits.periods import Period, period_bounds
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -35,8 +38,38 @@ RAW = text(
 )
 
 
+# Summed over slots, like the rollup.
+TOTALS = text(
+    """
+    SELECT user_id, period, period_start, sum(spend_micros) AS spend_micros FROM chat_spend_period_totals
+    GROUP BY 1, 2, 3 HAVING sum(spend_micros) <> 0
+    """
+)
+PER_USER_DAY = text(
+    "SELECT user_id, day, sum(spend_micros) AS spend_micros FROM chat_spend_daily GROUP BY 1, 2"
+)
+
+
 async def rows(conn: AsyncConnection, query: Any) -> set[tuple[Any, ...]]:
     return {tuple(r) for r in await conn.execute(query)}
+
+
+async def expected_totals(conn: AsyncConnection) -> set[tuple[Any, ...]]:
+    """Every user's spend per period, from the rollup with the service's own period arithmetic
+    (not the trigger's SQL)."""
+    totals: dict[tuple[Any, ...], int] = {}
+    for user_id, day, spend in await conn.execute(PER_USER_DAY):
+        at = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for period in Period:
+            key = (user_id, period.value, period_bounds(period, at)[0].date())
+            totals[key] = totals.get(key, 0) + int(spend)
+    return {(*key, spend) for key, spend in totals.items() if spend != 0}
+
+
+async def assert_totals_follow_the_rollup(conn: AsyncConnection) -> None:
+    assert await rows(conn, TOTALS) == await expected_totals(conn)
+    negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_period_totals WHERE spend_micros < 0"))
+    assert negative == 0
 
 
 # One step of a history: what a platform (or an operator with psql) might do to messages.
@@ -134,6 +167,7 @@ async def test_rollup_equals_raw_sum_for_any_history(
                 await conn.execute(text("DELETE FROM chat_messages WHERE id = :id"), {"id": target})
 
         assert await rows(conn, ROLLUP) == await rows(conn, RAW)
+        await assert_totals_follow_the_rollup(conn)
 
 
 async def test_chat_owner_and_organization_cannot_change(engine: AsyncEngine) -> None:
@@ -158,9 +192,9 @@ WRITERS = 16
 async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    """16 sessions record (and some delete) messages of one user on one day at once: the rollup,
-    summed over its slots, still equals the raw sum, no row went negative, and the writers spread
-    over several slots instead of queueing on one row."""
+    """16 sessions record (and some delete) messages of one user on one day at once: the rollup
+    and the period totals, summed over their slots, still equal the raw sum, no row went negative,
+    and the writers spread over several slots instead of queueing on one row."""
     import asyncio
     import random
 
@@ -202,6 +236,11 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
         total = await conn.scalar(text("SELECT sum(spend_micros) FROM chat_spend_daily"))
         negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_daily WHERE spend_micros < 0"))
         slots = await conn.scalar(text("SELECT count(DISTINCT slot) FROM chat_spend_daily"))
+        await assert_totals_follow_the_rollup(conn)
+        month_slots = await conn.scalar(
+            text("SELECT count(DISTINCT slot) FROM chat_spend_period_totals WHERE period = 'month'")
+        )
+    assert month_slots and month_slots > 1
     assert total and total > 0
     assert negative == 0
     assert slots and slots > 1

@@ -7,16 +7,28 @@ Nothing about the hierarchy or the spend scope is restated here: exact keys come
 statement (``status.statuses``) or, in the general statement, from ``spendlimits_statuses``, the
 SQL function that statement calls (migration 000003).
 
-Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), so three ways:
+Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), and so is summing
+one period of the rollup for every user (0.1-0.4 s at 1M messages), so the fast paths read the
+per-user period totals of migration 000008 (``chat_spend_period_totals``: one row per user, period
+kind, period start and slot, kept by the rollup's trigger) through an exact **threshold scan**: slot
+rows of the period by spend, highest first, from an index; every user seen gets their exact total
+(the sum of their slot rows); a user not seen has every slot row at most the lowest row read, so
+at most SLOTS times it in all. Ranks whose key beats that bound are final; otherwise the scan reads
+four times as many rows. Three ways:
 
 - **by spend**, over all organizations, without a share filter: a user's key is their whole
-  spend in the period (0 for everyone while limits are off), so one statement sums one period of
-  the rollup per user, orders and pages; no resolution at all.
+  spend in the period (0 for everyone while limits are off), so the page comes from the scan
+  alone, no resolution; the live users are counted by the count table of migration 000007. A page
+  that reaches users who spent nothing lists them by username, as the general statement does.
 - **pruned** (every other request, while limits are on): a user's whole spend in the period is an
   upper bound of their key (scoped spend never exceeds it), and spend / the lowest limit anyone
-  can have is an upper bound of their share. Candidates are taken highest bound first and only
-  they are resolved, exactly, until the page's last key beats every bound left; with a share
-  filter, every user whose bound reaches it. Typically a few hundred statuses instead of 100k.
+  can have is an upper bound of their share. Candidates come from the scan, highest spend first,
+  and only those it vouches for are resolved, exactly, until the page's last key beats every bound
+  left; with a share filter, every user whose spend can reach it, all at once (their totals summed
+  over the period: a threshold scan would look up every user with a slot row of an eighth of the
+  filter's spend, 9x the candidates), and of those only the users whose spend reaches the share
+  of their own limit (resolved without spend) get a status. Typically a few hundred statuses
+  instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
   many candidates, limits off), and the oracle the tests compare the other two with.
@@ -25,7 +37,7 @@ Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), 
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -33,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.directory.pages import Page
 from spendlimits.limits.periods import all_period_bounds
+from spendlimits.limits.resolution import effective_limits
 from spendlimits.limits.spend import rollup_day
 from spendlimits.limits.status import Status, statuses
 
@@ -128,80 +141,231 @@ def _general(order: RankingOrder) -> Any:
 
 _GENERAL = {order: _general(order) for order in RankingOrder}
 
-# The order by spend over all organizations: the spend rule there is "the whole period's spend,
-# or 0 while limits are off"; the share is filled in from the page's statuses by the caller.
-_BY_SPEND = text(
-    f"""
-    WITH config AS (SELECT enabled, period FROM chat_usage_limit_config),
-    {_PERIODS},
-    totals AS (
-        SELECT d.user_id, sum(d.spend_micros)::bigint AS spend_micros
-        FROM chat_spend_daily d
-        JOIN periods p ON p.period = (SELECT period FROM config)
-        WHERE d.day >= p.first_day AND d.day < p.end_day AND (SELECT enabled FROM config)
-        GROUP BY d.user_id
-    )
-    SELECT (SELECT count(*) FROM users WHERE NOT deleted) AS total, page.*
-    FROM (SELECT 1) one
-    LEFT JOIN LATERAL (
-        SELECT u.id AS user_id, coalesce(t.spend_micros, 0) AS spend_micros,
-               CAST(NULL AS float8) AS share_of_limit
-        FROM users u LEFT JOIN totals t ON t.user_id = u.id
-        WHERE NOT u.deleted
-        ORDER BY coalesce(t.spend_micros, 0) DESC, u.username, u.id
-        LIMIT :limit OFFSET :offset
-    ) page ON true
-    """
-)
-
-
-# The pruned ranking's candidates: live users (of the organization) with spend in the configured
-# period, by that whole spend (their bound), highest first, from ``:offset`` on; with a share
-# filter, only those whose bound can reach it. Also: the number of live users and of candidates,
-# and the lowest limit anyone can have (the default, a user's own override or a group's override:
-# whichever wins for a user, it is one of these).
-_CANDIDATES = text(
+# What every fast path reads first: the configuration, the configured period's start (the key of
+# chat_spend_period_totals), the number of live users (of the organization) and, for the pruned
+# path, the lowest limit anyone can have: the default, a live user's own override or a group's
+# override (whichever wins for a user, it is one of these; taken over everyone, also for an
+# organization's ranking: a lower bound still, read from one index probe). Live users are counted
+# by the count table of migration 000007; an organization's, as its members less its deleted ones
+# (few, through a partial index), not over every member's user row.
+_META = text(
     f"""
     WITH config AS (SELECT enabled, default_limit_micros, period FROM chat_usage_limit_config),
-    {_PERIODS},
-    live AS (
-        SELECT u.id, u.username, u.chat_spend_limit_micros FROM users u
-        WHERE NOT u.deleted
-          AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
-              SELECT 1 FROM organization_members om
-              WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
-    ),
-    lowest AS (
-        SELECT least((SELECT default_limit_micros FROM config),
-                     (SELECT min(chat_spend_limit_micros) FROM live),
-                     (SELECT min(chat_spend_limit_micros) FROM groups)) AS micros
-    ),
-    totals AS (
-        SELECT d.user_id, sum(d.spend_micros)::bigint AS spend_micros
-        FROM chat_spend_daily d
-        JOIN periods p ON p.period = (SELECT period FROM config)
-        WHERE d.day >= p.first_day AND d.day < p.end_day
-        GROUP BY d.user_id
-    ),
-    candidates AS (
-        SELECT l.id, l.username, t.spend_micros FROM live l JOIN totals t ON t.user_id = l.id
-        WHERE t.spend_micros > 0
-          AND (CAST(:min_share AS float8) IS NULL
-               OR t.spend_micros >= CAST(:min_share AS float8) * (SELECT micros FROM lowest))
-    )
-    SELECT (SELECT count(*) FROM live) AS live_count,
-           (SELECT count(*) FROM candidates) AS candidate_count,
-           (SELECT enabled FROM config) AS enabled,
-           (SELECT micros FROM lowest) AS lowest_limit,
-           page.id, page.username, page.spend_micros
-    FROM (SELECT 1) one
-    LEFT JOIN LATERAL (
-        SELECT id, username, spend_micros FROM candidates
-        ORDER BY spend_micros DESC, username, id
-        LIMIT :limit OFFSET :offset
-    ) page ON true
+    {_PERIODS}
+    SELECT c.enabled, c.period, p.first_day,
+           CASE WHEN CAST(:organization_id AS uuid) IS NULL
+                THEN (SELECT n FROM directory_counts WHERE name = 'users')
+                ELSE (SELECT count(*) FROM organization_members om
+                      WHERE om.organization_id = CAST(:organization_id AS uuid))
+                   - (SELECT count(*) FROM users u JOIN organization_members om
+                        ON om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id
+                      WHERE u.deleted)
+           END AS live_count,
+           CASE WHEN CAST(:with_lowest AS boolean) THEN least(
+               c.default_limit_micros,
+               (SELECT min(u.chat_spend_limit_micros) FROM users u
+                WHERE NOT u.deleted AND u.chat_spend_limit_micros IS NOT NULL),
+               (SELECT min(chat_spend_limit_micros) FROM groups))
+           END AS lowest_limit
+    FROM config c JOIN periods p ON p.period = c.period
     """
 )
+
+
+def _top(head: str) -> Any:
+    """Live users (of the organization) with spend in the period, by their whole spend (exact,
+    summed over their slot rows), highest first, at most ``:keep``; with ``:min_spend``, only those
+    who spent at least that. ``head`` picks the slot rows whose users are looked at; the statement
+    also returns how many rows it picked (``scanned``) and the lowest of them (``edge``)."""
+    return text(
+        f"""
+        WITH head AS ({head}),
+        -- One primary-key lookup per user seen (a join would read the whole period instead);
+        -- materialized, or the lookup would run once per reference.
+        exact AS MATERIALIZED (
+            SELECT s.user_id, (
+                SELECT sum(t.spend_micros) FROM chat_spend_period_totals t
+                WHERE t.user_id = s.user_id AND t.period = :period AND t.period_start = :period_start
+            )::bigint AS spend_micros
+            FROM (SELECT DISTINCT user_id FROM head) s
+        )
+        SELECT h.scanned, h.edge, c.user_id, c.username, c.spend_micros
+        FROM (SELECT count(*) AS scanned, min(spend_micros) AS edge FROM head) h
+        LEFT JOIN LATERAL (
+            SELECT e.user_id, u.username, e.spend_micros
+            FROM exact e JOIN users u ON u.id = e.user_id
+            WHERE NOT u.deleted AND e.spend_micros > 0
+              AND (CAST(:min_spend AS float8) IS NULL OR e.spend_micros >= CAST(:min_spend AS float8))
+              AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
+                  SELECT 1 FROM organization_members om
+                  WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
+            ORDER BY e.spend_micros DESC, u.username, u.id
+            LIMIT :keep
+        ) c ON true
+        """
+    )
+
+
+# The threshold scan: the period's slot rows from the top of the index, highest first.
+_TOP_OF_PERIOD = _top(
+    """
+    SELECT t.user_id, t.spend_micros FROM chat_spend_period_totals t
+    WHERE t.period = :period AND t.period_start = :period_start
+    ORDER BY t.spend_micros DESC
+    LIMIT :scan
+    """
+)
+# Every user whose spend reaches ``:min_spend`` (a share filter): summed over the whole period.
+# The threshold scan would have to read every slot row of at least an eighth of it and look up
+# every user seen (36k users for 4k candidates at 100k users): summing the period is cheaper.
+_SUMMED = text(
+    """
+    WITH summed AS (
+        SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
+        FROM chat_spend_period_totals t
+        WHERE t.period = :period AND t.period_start = :period_start
+        GROUP BY t.user_id
+        HAVING sum(t.spend_micros) > 0 AND sum(t.spend_micros) >= CAST(:min_spend AS float8)
+    )
+    SELECT e.user_id, u.username, e.spend_micros
+    FROM summed e JOIN users u ON u.id = e.user_id
+    WHERE NOT u.deleted
+      AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
+          SELECT 1 FROM organization_members om
+          WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
+    ORDER BY e.spend_micros DESC, u.username, u.id
+    LIMIT :keep
+    """
+)
+# A small organization: every member's rows (cheaper than scanning the whole period for them).
+_TOP_OF_MEMBERS = _top(
+    """
+    SELECT t.user_id, t.spend_micros FROM organization_members om
+    JOIN chat_spend_period_totals t ON t.user_id = om.user_id
+    WHERE om.organization_id = CAST(:organization_id AS uuid)
+      AND t.period = :period AND t.period_start = :period_start
+    """
+)
+
+# Live users who spent nothing in the period (or are not in ``:spenders``), as the general
+# statement orders users whose key is 0: by username, then id.
+_NON_SPENDERS = text(
+    """
+    SELECT u.id AS user_id FROM users u
+    WHERE NOT u.deleted AND u.id <> ALL(CAST(:spenders AS uuid[]))
+    ORDER BY u.username, u.id
+    LIMIT :limit OFFSET :offset
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    enabled: bool
+    period: str
+    period_start: date
+    live_count: int
+    lowest_limit: int | None
+
+
+async def _meta(
+    conn: AsyncConnection, at: datetime, organization_id: uuid.UUID | None, *, with_lowest: bool
+) -> _Meta:
+    params = _windows(at) | {"organization_id": organization_id, "with_lowest": with_lowest}
+    row = (await conn.execute(_META, params)).one()
+    return _Meta(row.enabled, row.period, row.first_day, int(row.live_count), row.lowest_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spender:
+    user_id: uuid.UUID
+    username: str
+    spend_micros: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Top:
+    """Spenders by exact whole spend, highest first (ties by username, then id), the first ``keep``
+    of those seen; ``more`` when others seen were left out (they rank after these). Every user not
+    seen who could qualify spent at most ``bound``: none of their slot rows was picked, so each is
+    at most the lowest picked, ``edge``, and there are at most SLOTS of them; 0 once every row was
+    picked (``exhausted``)."""
+
+    spenders: list[_Spender]
+    more: bool
+    exhausted: bool
+    bound: int
+
+
+#: Slot rows per user and period at most (pg_backend_pid() % 8, migration 000003).
+SLOTS = 8
+#: Slot rows read by the first round of the threshold scan: SCAN_ROWS, or SCAN_PER_RANK per rank
+#: up to the page's end if more; each further round reads four times as many. Skewed spend makes
+#: the first round enough for a first page.
+SCAN_ROWS = 1024
+SCAN_PER_RANK = SLOTS
+#: An organization with at most this many live members is ranked from its members' rows.
+SMALL_ORGANIZATION = 2_000
+
+
+async def _spenders(
+    conn: AsyncConnection,
+    meta: _Meta,
+    organization_id: uuid.UUID | None,
+    *,
+    scan: int,
+    keep: int,
+    min_spend: float | None = None,
+) -> _Top:
+    """The top of the period: exact totals of the users of the first ``scan`` slot rows; with
+    ``min_spend``, every user who spent at least that."""
+    params: dict[str, Any] = {
+        "period": meta.period,
+        "period_start": meta.period_start,
+        "organization_id": organization_id,
+        "min_spend": min_spend,
+        "keep": keep,
+    }
+    small = organization_id is not None and meta.live_count <= SMALL_ORGANIZATION
+    if small:
+        rows = (await conn.execute(_TOP_OF_MEMBERS, params)).all()
+    elif min_spend is not None:
+        rows = (await conn.execute(_SUMMED, params)).all()
+    else:
+        rows = (await conn.execute(_TOP_OF_PERIOD, params | {"scan": scan})).all()
+    spenders = [_Spender(r.user_id, r.username, r.spend_micros) for r in rows if r.user_id is not None]
+    exhausted = small or min_spend is not None or rows[0].scanned < scan
+    bound = 0 if exhausted else SLOTS * int(rows[0].edge)
+    return _Top(spenders, len(spenders) >= keep, exhausted, bound)
+
+
+async def _by_spend(conn: AsyncConnection, at: datetime, limit: int, offset: int) -> Page[Ranked]:
+    """Every live user by whole spend in the period (0 while limits are off), from the threshold
+    scan: the page is final once its last key beats every bound left."""
+    meta = await _meta(conn, at, None, with_lowest=False)
+    wanted = offset + limit
+    spenders: list[_Spender] = []
+    scan = max(SCAN_ROWS, SCAN_PER_RANK * wanted)
+    while meta.enabled and limit > 0:
+        top = await _spenders(conn, meta, None, scan=scan, keep=wanted)
+        spenders = top.spenders
+        if len(spenders) >= wanted and spenders[wanted - 1].spend_micros > top.bound:
+            break
+        if top.exhausted:
+            break  # every spender is known; the page may reach those who spent nothing
+        scan *= 4
+    page = [Ranked(s.user_id, s.spend_micros, None) for s in spenders[offset:wanted]]
+    if len(page) < limit:
+        rows = await conn.execute(
+            _NON_SPENDERS,
+            {
+                "spenders": [s.user_id for s in spenders],
+                "limit": limit - len(page),
+                "offset": max(offset - len(spenders), 0),
+            },
+        )
+        page += [Ranked(r.user_id, 0, None) for r in rows]
+    return Page(page, meta.live_count)
 
 
 class _Undecided(Exception):
@@ -236,38 +400,62 @@ async def _pruned(
     """The page from the candidates with the highest bounds; raises _Undecided when it cannot tell."""
     if min_share is not None and min_share <= 0:
         raise _Undecided  # every limited user passes: nothing to prune
-    wanted = offset + limit
-    # A share filter needs every passing user (for totalCount): all candidates, in one round.
-    chunk = MAX_FILTER_CANDIDATES + 1 if min_share is not None else max(CHUNK, 2 * wanted)
-    params = _windows(at) | {"organization_id": organization_id, "min_share": min_share, "limit": chunk}
-    resolved: dict[uuid.UUID, Status] = {}
-    names: dict[uuid.UUID, str] = {}
-    while True:
-        rows = (await conn.execute(_CANDIDATES, params | {"offset": len(resolved)})).all()
-        head = rows[0]
-        too_many = min_share is not None and head.candidate_count > MAX_FILTER_CANDIDATES
-        if not head.enabled or not head.lowest_limit or too_many:
+    meta = await _meta(conn, at, organization_id, with_lowest=True)
+    if not meta.enabled or not meta.lowest_limit:
+        raise _Undecided
+    if min_share is not None:
+        # Every passing user is needed (for totalCount): all candidates, in one round.
+        min_spend = min_share * meta.lowest_limit
+        cap = MAX_FILTER_CANDIDATES + 1
+        top = await _spenders(conn, meta, organization_id, scan=0, keep=cap, min_spend=min_spend)
+        if not top.exhausted or top.more:
             raise _Undecided
-        candidates = [(r.id, r.spend_micros) for r in rows if r.id is not None]
-        names.update((r.id, r.username) for r in rows if r.id is not None)
-        found = await statuses(conn, [(user_id, organization_id, at) for user_id, _ in candidates], now=at)
+        names = {c.user_id: c.username for c in top.spenders}
+        # Their own limits first (the hierarchy alone, without the spend sums of a status): only
+        # users whose whole spend reaches the share of their own limit can pass (scoped spend
+        # never exceeds it, and a division by the same limit keeps the order, as in _passes).
+        limits = await effective_limits(conn, [(c.user_id, organization_id) for c in top.spenders])
+        reachable = [
+            c.user_id
+            for c in top.spenders
+            if (found_limit := limits.get((c.user_id, organization_id))) is not None
+            and found_limit.limit_micros
+            and c.spend_micros / found_limit.limit_micros >= min_share
+        ]
+        found = await statuses(conn, [(user_id, organization_id, at) for user_id in reachable], now=at)
+        kept = [(key[0], st) for key, st in found.items() if _passes(st, min_share)]
+        return Page(_ordered(order, kept, names, offset, limit), len(kept))
+
+    wanted = offset + limit
+    chunk = max(CHUNK, 2 * wanted)
+    scan = max(SCAN_ROWS, SCAN_PER_RANK * chunk)
+    resolved: dict[uuid.UUID, Status] = {}
+    names = {}
+    while True:
+        top = await _spenders(conn, meta, organization_id, scan=scan, keep=scan)
+        pending = [c for c in top.spenders if c.user_id not in resolved]
+        # Only candidates above the scan's bound are resolved: those below it may still be passed
+        # by users not seen, so resolving them cannot lower the bound; a deeper scan can.
+        batch = [c for c in pending[:chunk] if c.spend_micros > top.bound]
+        rest = pending[len(batch) :]
+        names.update((c.user_id, c.username) for c in batch)
+        found = await statuses(conn, [(c.user_id, organization_id, at) for c in batch], now=at)
         resolved.update({key[0]: value for key, value in found.items()})
-        exhausted = not candidates or len(resolved) >= head.candidate_count
-        kept = [(user_id, st) for user_id, st in resolved.items() if _passes(st, min_share)]
-        if min_share is not None:
-            if not exhausted:
-                raise _Undecided
-            return Page(_ordered(order, kept, names, offset, limit), len(kept))
+        kept = list(resolved.items())
         keys = sorted((_key(order, st) for _, st in kept), reverse=True)
-        # Every user not yet resolved has a key at most the last candidate's bound (0 once none is left).
-        bound = 0.0 if exhausted else float(candidates[-1][1])
+        # Every user not yet resolved spent at most the next candidate's spend, the last one's if
+        # some were left out, or the scan's bound.
+        left_out = top.spenders[-1].spend_micros if top.more else 0
+        bound = float(max(rest[0].spend_micros if rest else 0, left_out, top.bound))
         if order is RankingOrder.SHARE_OF_LIMIT_DESC:
-            bound /= float(head.lowest_limit)
+            bound /= float(meta.lowest_limit)
         if len(keys) >= wanted and keys[wanted - 1] > bound and keys[wanted - 1] > 0:
-            return Page(_ordered(order, kept, names, offset, limit), head.live_count)
-        if exhausted:
+            return Page(_ordered(order, kept, names, offset, limit), meta.live_count)
+        if top.exhausted and not top.more and not rest:
             # The page reaches users whose key is 0 (or ties with those not resolved).
             raise _Undecided
+        if not rest or rest[0].spend_micros <= top.bound:
+            scan *= 4  # no candidate left that this scan can vouch for
 
 
 def _ordered(
@@ -359,5 +547,5 @@ async def ranking(
     """
     request = RankingRequest(order, organization_id, min_share, at or datetime.now(UTC), limit, offset)
     if not uses_resolution(order, organization_id, min_share):
-        return await _rows(conn, _BY_SPEND, _windows(request.at) | {"limit": limit, "offset": offset})
+        return await _by_spend(conn, request.at, limit, offset)
     return await pruned_ranking(conn, request) or await general_ranking(conn, request)
