@@ -6,7 +6,9 @@ Many sub-agents of ONE user reserve -> settle at once, over two `spendlimits ser
 - nothing stays held, settled spend <= limit, and the admitted total is within one estimate of the
   limit once the limit is reached;
 - with PostgreSQL frozen (SIGSTOP) mid-run and resumed, every reserve is answered within its budget
-  and no hold exists that an answer said was not made (the reliability suite's own PostgreSQL).
+  (inside the server, by its Server-Timing, and at probes sent from a process that is not the load
+  generator) and no hold exists that an answer said was not made (the reliability suite's own
+  PostgreSQL).
 
 Every actual cost equals its estimate, so "admitted" and "settled" totals are the same figure.
 """
