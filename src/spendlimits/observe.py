@@ -59,6 +59,9 @@ class ObserveRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # The server's own time, for a client to tell it from its own and the network's.
+                timing = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", timing)]}
             await send(message)
 
         try:

@@ -6,16 +6,22 @@ Many sub-agents of ONE user reserve -> settle at once, over two `spendlimits ser
 - nothing stays held, settled spend <= limit, and the admitted total is within one estimate of the
   limit once the limit is reached;
 - with PostgreSQL frozen (SIGSTOP) mid-run and resumed, every reserve is answered within its budget
-  and no hold exists that an answer said was not made (the reliability suite's own PostgreSQL).
+  (inside the server, by its Server-Timing, and at probes sent from a process that is not the load
+  generator) and no hold exists that an answer said was not made (the reliability suite's own
+  PostgreSQL).
 
 Every actual cost equals its estimate, so "admitted" and "settled" totals are the same figure.
 """
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import random
+import re
 import signal
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +50,7 @@ ESTIMATES = (1_000, 6_000)
 BUDGET_S = 1.0
 
 RESERVE = """
-mutation ($input: ReserveChatSpendInput!) {
+mutation Reserve($input: ReserveChatSpendInput!) {
   reserveChatSpend(input: $input) {
     reservation { id }
     check { allowed failedOpen failedClosed exceeded { spentMicros heldMicros limitMicros } }
@@ -53,7 +59,7 @@ mutation ($input: ReserveChatSpendInput!) {
 }
 """
 SETTLE = """
-mutation ($input: SettleChatSpendInput!) {
+mutation Settle($input: SettleChatSpendInput!) {
   settleChatSpend(input: $input) { message { id } errors { code } }
 }
 """
@@ -70,6 +76,18 @@ class Run:
     unavailable: int = 0
     #: Seconds from sending a reserve to its answer.
     reserve_s: list[float] = field(default_factory=list)
+    #: The same reserves' time inside the server (its Server-Timing header).
+    served_s: list[float] = field(default_factory=list)
+
+
+_SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
+def served_s(response: httpx.Response) -> float:
+    """The server's own time for a request, from reaching the application to its answer (Server-Timing)."""
+    found = _SERVER_TIMING.search(response.headers.get("server-timing", ""))
+    assert found, response.headers
+    return float(found[1]) / 1000
 
 
 async def scene(engine: AsyncEngine, mode: EnforcementMode = EnforcementMode.FAIL_CLOSED) -> dict[str, str]:
@@ -152,6 +170,7 @@ async def cycle(
             if attempt == 4:
                 raise
     run.reserve_s.append(time.monotonic() - started)
+    run.served_s.append(served_s(response))
     if response.status_code == 503:
         run.unavailable += 1
         return
@@ -252,6 +271,7 @@ async def test_64_clients_of_one_user_over_two_processes_never_fall_back(
             "admitted": len(run.admitted),
             "refused": run.refused,
             "p99_reserve_s": round(p99(run.reserve_s), 3),
+            "p99_served_s": round(p99(run.served_s), 3),
         },
     )
 
@@ -266,6 +286,99 @@ def signal_all(server: Postgres, sig: signal.Signals) -> None:
 def p99(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+#: The daemons of the frozen run are spread over this many processes of their own, and the probes
+#: sent while PostgreSQL is frozen come from the test's process, which does nothing else. One Python
+#: process driving all 64 clients was the bottleneck: after the thaw its event loop turned once
+#: every 0.1-0.27 s (5.6 s of lag in a 10 s run) and an httpx request needs many turns, so clients
+#: measured 3-6 s for answers each server's request log gave in at most 1.05-1.15 s.
+DAEMON_PROCESSES = 4
+
+#: Time allowed past the budget, inside the server and at a probe sent while frozen. The budget's
+#: timer fires on an event loop that a loaded 2-core machine (PostgreSQL, two servers, four load
+#: generators, other people's work) runs late, 0.1-0.3 s a turn at worst, and the answer takes a
+#: few more turns: measured up to 0.37 s over (load average 6-9).
+MARGIN_S = 0.5
+#: The same for the probes sent right after the thaw, from the client's side: the servers are then
+#: busiest (every settle queued during the freeze runs at once), and before the application sees a
+#: request uvicorn must read it on that busy loop, time no Server-Timing includes: up to 0.5 s past
+#: the server's own time was measured there, the whole answer taking up to 1.66 s.
+THAWED_MARGIN_S = 0.75
+
+
+def daemons_in_a_process(
+    urls: list[str],
+    seen: dict[str, str],
+    clients: int,
+    total: int,
+    seed: int,
+    admitted: Any,
+    results: Any,
+) -> None:
+    """One load-generating process (multiprocessing target): its Run, or its failure, on ``results``;
+    ``admitted[seed]`` follows its admitted count, for the test's process to time the freeze."""
+    # Load, not the measurement: the servers, PostgreSQL and the probing test process come first on
+    # the 2 cores, so what the probes measure is the service, not four busy load generators.
+    os.nice(10)
+    run = Run()
+
+    async def main() -> None:
+        async def publish() -> None:
+            while True:
+                admitted[seed] = len(run.admitted)
+                await asyncio.sleep(0.01)
+
+        publishing = asyncio.create_task(publish())
+        try:
+            await cycles(urls, seen, clients=clients, total=total, seed=seed + 1, warm_up=False, run=run)
+        finally:
+            publishing.cancel()
+            admitted[seed] = len(run.admitted)
+
+    try:
+        asyncio.run(main())
+    except BaseException:
+        results.put(traceback.format_exc())
+        raise
+    results.put(run)
+
+
+async def daemons_elsewhere(urls: list[str], seen: dict[str, str], admitted: Any) -> list[Run]:
+    """CYCLES cycles from CLIENTS daemons spread over DAEMON_PROCESSES processes; their Runs."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=daemons_in_a_process,
+            args=(urls, seen, CLIENTS // DAEMON_PROCESSES, CYCLES // DAEMON_PROCESSES, n, admitted, results),
+        )
+        for n in range(DAEMON_PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        runs: list[Run | str] = [await asyncio.to_thread(results.get, True, 120) for _ in processes]
+    finally:
+        for process in processes:
+            await asyncio.to_thread(process.join, 30)
+            if process.is_alive():
+                process.kill()
+    failures = [r for r in runs if isinstance(r, str)]
+    assert not failures, failures[0]
+    return [r for r in runs if isinstance(r, Run)]
+
+
+def merged(runs: list[Run]) -> Run:
+    run = Run()
+    for part in runs:
+        run.admitted.update(part.admitted)
+        run.refused += part.refused
+        run.fallbacks += part.fallbacks
+        run.unavailable += part.unavailable
+        run.reserve_s.extend(part.reserve_s)
+        run.served_s.extend(part.served_s)
+    return run
 
 
 @pytest.mark.reliability
@@ -283,67 +396,80 @@ async def test_a_frozen_database_mid_run_leaves_no_hold_an_answer_denied(
         )
         for i in range(2)
     ]
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        # Undone in reverse: the probes' client, the servers, then the engine.
+        stack.push_async_callback(engine.dispose)
+        for server in servers:
+            stack.callback(server.stop)
         await asyncio.gather(*(s.start() for s in servers))
         seen = await scene(engine)
-
-        run = Run()
         urls = [s.url for s in servers]
-        frozen_s: list[float] = []
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(30.0), headers={"Authorization": f"Bearer {seen['token']}"}
+            )
+        )
+        await warm(http, urls, seen)
+
+        admitted = multiprocessing.get_context("spawn").Array("i", DAEMON_PROCESSES, lock=False)
+        frozen, thawed = Run(), Run()
+        rng = random.Random(7)
+
+        async def probe(run: Run) -> None:
+            await asyncio.gather(*(cycle(http, rng.choice(urls), rng, seen, run) for _ in range(16)))
 
         async def freeze_mid_run() -> None:
-            while len(run.admitted) < 40:  # noqa: ASYNC110 - polls a count the daemons update
+            while sum(admitted) < 40:  # noqa: ASYNC110 - polls a count the daemons update
                 await asyncio.sleep(0.02)
+            # The probes' connections opened (16 to each server) and kept alive, as a daemon's are,
+            # so a probe measures its reserve and not a TCP connection accepted by a server busy
+            # after the thaw (uvicorn closes a connection idle for 5 s, hence just before).
+            check = {"query": CHECK, "variables": {"user": seen["user"]}}
+            await asyncio.gather(
+                *(http.post(f"{url}/graphql", json=check) for url in urls for _ in range(16))
+            )
             await asyncio.to_thread(signal_all, postgres, signal.SIGSTOP)
             try:
                 # Reserves sent while it is frozen (the racing daemons are mostly waiting on their
                 # settles by then): each must be answered in its budget, none may hold later.
                 await asyncio.sleep(0.2)
-                headers = {"Authorization": f"Bearer {seen['token']}"}
-                async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers=headers) as probe:
-                    rng = random.Random(7)
-                    before = len(run.reserve_s)
-                    await asyncio.gather(*(cycle(probe, rng.choice(urls), rng, seen, run) for _ in range(16)))
-                    # The probes' own answer times (the daemons append theirs too, all after thaw).
-                    frozen_s.extend(run.reserve_s[before:])
+                await probe(frozen)
                 await asyncio.sleep(0.5)
             finally:
                 await asyncio.to_thread(signal_all, postgres, signal.SIGCONT)
+            # And right after the thaw, when every daemon's settle is retried at once.
+            await probe(thawed)
 
-        await asyncio.gather(cycles(urls, seen, clients=CLIENTS, total=CYCLES, run=run), freeze_mid_run())
+        daemons, _ = await asyncio.gather(daemons_elsewhere(urls, seen, admitted), freeze_mid_run())
+        run = merged([*daemons, frozen, thawed])
         # Long enough for any statement still running at the freeze to have finished or failed.
         await asyncio.sleep(1.0)
         spend, held, ids = await totals(engine)
-    finally:
-        for server in servers:
-            server.stop()
-        await engine.dispose()
-    assert frozen_s
+    served = run.served_s
+    assert frozen.reserve_s and thawed.reserve_s
     # The freeze was felt: some answers came from the enforcement mode or as 503s.
     assert run.fallbacks + run.unavailable > 0
     # No phantom hold: every reservation written is one an answer said was made.
     assert ids - set(run.admitted) == set()
     assert held == 0
     assert spend == sum(run.admitted.values()) <= LIMIT
-    record_property(
-        "figures",
-        {
-            "admitted": len(run.admitted),
-            "fallbacks": run.fallbacks,
-            "unavailable": run.unavailable,
-            "max_reserve_s": round(max(run.reserve_s), 3),
-            "max_reserve_while_frozen_s": round(max(frozen_s), 3),
-        },
-    )
-    # Every reserve answered within its budget, including the ones sent right after the thaw: NOT
-    # met yet. Those were admitted (the database decided them in time), yet clients waited up to
-    # 13 s for the answers on the loaded 2-core machine; where that time goes is not found yet
-    # (RELIABILITY.md).
-    # The reserves sent while it was frozen (answered by the enforcement mode or as 503s) took
-    # 1.3 to 4.2 s over several runs: the budget plus what the loaded machine adds outside it.
-    bound = BUDGET_S + 0.75
-    if max(run.reserve_s) >= bound:
-        pytest.xfail(
-            f"reserves took up to {max(run.reserve_s):.1f} s from the client's side, "
-            f"{max(frozen_s):.1f} s while frozen (bound {bound} s)"
-        )
+    figures = {
+        "admitted": len(run.admitted),
+        "fallbacks": run.fallbacks,
+        "unavailable": run.unavailable,
+        "max_served_s": round(max(served), 3),
+        "max_probe_frozen_s": round(max(frozen.reserve_s), 3),
+        "max_probe_frozen_served_s": round(max(frozen.served_s), 3),
+        "max_probe_thawed_s": round(max(thawed.reserve_s), 3),
+        "max_probe_thawed_served_s": round(max(thawed.served_s), 3),
+        "max_daemon_s": round(max(t for d in daemons for t in d.reserve_s), 3),
+    }
+    record_property("figures", figures)
+    print(f"\nreliability figures: {figures}")
+    # Every reserve answered within its budget: inside the server (each one's Server-Timing),
+    # and from the client's side for the probes sent while frozen and right after the thaw. The
+    # daemons' own client-side times are reported, not asserted: their processes are niced load
+    # generators, so they measure their own wait for a CPU as much as the service.
+    assert max(served) < BUDGET_S + MARGIN_S, figures
+    assert max(frozen.reserve_s) < BUDGET_S + MARGIN_S, figures
+    assert max(thawed.reserve_s) < BUDGET_S + THAWED_MARGIN_S, figures

@@ -6,16 +6,19 @@ the user's lock for longer than its budget gives up in the database, not only in
 import asyncio
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spendlimits.db.engine import create_engine
 from spendlimits.limits.periods import Period
 from spendlimits.limits.reservations import ReserveRequest, reserve
 from spendlimits.limits.status import window_params
+from spendlimits.settings import Settings
 from tests.conftest import plain
 from tests.limits.factories import LimitFactory
 
@@ -123,3 +126,39 @@ async def test_a_reserve_stuck_behind_the_users_lock_answers_in_time_and_never_h
     assert (
         await reserve(engine, ReserveRequest(user_id=user, estimate_micros=5), timeout_seconds=1.0)
     ).reservation is not None
+
+
+async def test_a_reserve_abandoned_while_waiting_for_the_pool_stops_waiting_at_its_deadline(
+    database_url: str, settings: Settings, user: uuid.UUID
+) -> None:
+    """Every pooled connection busy, as when a frozen database holds them all: the reserve answers
+    by the enforcement mode in its budget, and stops waiting for the pool at its deadline too. It
+    used to stay queued for the pool's own 30 s and, once a connection came free, run a statement
+    the database could only refuse, ahead of fresh requests (issue #10: after a thaw)."""
+    engine = create_engine(database_url, replace(settings, pool_size=1, pool_max_overflow=0))
+    checkouts = 0
+
+    def counted(*_: object) -> None:
+        nonlocal checkouts
+        checkouts += 1
+
+    try:
+        async with engine.connect() as busy:
+            await busy.execute(text("SELECT 1"))
+            started = time.monotonic()
+            reserved = await reserve(
+                engine, ReserveRequest(user_id=user, estimate_micros=5), timeout_seconds=0.3
+            )
+            assert reserved.reservation is None and reserved.check.failed_open
+            assert time.monotonic() - started < 0.6
+            await asyncio.sleep(0.3)
+            event.listen(engine.sync_engine.pool, "checkout", counted)
+        # The connection is free again: nothing abandoned takes it.
+        await asyncio.sleep(0.3)
+        assert checkouts == 0
+        assert (
+            await reserve(engine, ReserveRequest(user_id=user, estimate_micros=5), timeout_seconds=1.0)
+        ).reservation is not None
+        assert checkouts == 1
+    finally:
+        await engine.dispose()

@@ -73,6 +73,11 @@ async def within_deadline(
     still on the way (a loaded server reads it late): the caller has already said "nothing done",
     and ``undo_late`` makes that true again.
     """
+    if timeout_seconds <= 0:
+        # The budget is already spent (token verification took it all): answer now, without a
+        # task that could only be abandoned, one more turn of a busy event loop later.
+        work.close()
+        raise CannotEvaluate("no time left in the request's budget")
     task = asyncio.create_task(work)
     try:
         done, _ = await asyncio.wait({task}, timeout=timeout_seconds)

@@ -17,13 +17,15 @@ deadline, so an answer of "nothing held" stays true. Settle is ONE call of ``spe
 transaction, so any snapshot sees either the hold or the cost.
 """
 
+import asyncio
 import enum
 import hashlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -243,7 +245,7 @@ async def reserve(
 
 async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, deadline: float) -> Reserved:
     """One call of ``spendlimits_reserve`` in autocommit: lock, replay, status, rule and hold."""
-    async with engine.connect() as conn:
+    async with _connection(engine, deadline) as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         budget_ms = max(int((deadline - time.time()) * 1000), 1)
         windows = window_params([now])
@@ -278,6 +280,28 @@ async def _reserve(engine: AsyncEngine, request: ReserveRequest, now: datetime, 
         return Reserved(reservation=None, check=decide(found, allowed=False))
     held = _reservation(_Columns(row, "reservation_"))
     return Reserved(reservation=held, check=decide(found, allowed=True), replayed=outcome == "replayed")
+
+
+@asynccontextmanager
+async def _connection(engine: AsyncEngine, deadline: float) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection, or CannotEvaluate once ``deadline`` has passed without one.
+
+    A reserve abandoned at its deadline is left to finish (its statement may be on the way), but
+    while it only waits for a connection it has sent nothing, so it stops waiting there. Otherwise,
+    with a frozen database holding every pooled connection, each reserve abandoned meanwhile stayed
+    queued for the pool's own 30 s timeout, and after the thaw fresh requests waited behind that
+    queue of statements the database could only refuse (all past their deadlines)."""
+    conn = engine.connect()
+    try:
+        async with asyncio.timeout(max(deadline - time.time(), 0.0)):
+            await conn.start()
+    except TimeoutError:
+        raise CannotEvaluate("no pooled connection before the deadline") from None
+    try:
+        yield conn
+    finally:
+        # As AsyncConnection's own exit does: the connection goes back even if this is cancelled.
+        await asyncio.shield(conn.close())
 
 
 async def _undo_late_hold(engine: AsyncEngine, late: Reserved) -> None:
