@@ -2,8 +2,8 @@
 
 By the time a resolver's arguments are converted, graphql-core has checked and parsed every field
 of an input object (defaults filled in, custom scalars parsed: a Micros is an int). strawberry's
-own conversion then walks the fields again, resolving each field's type annotation per request:
-~60 µs of a reserveChatSpend's CPU on the daemon's hot path (BENCHMARKS.md, "Decisions at less
+own conversion then walks the fields again, resolving each field's type annotation per request
+(a dozen recursive conversions per reserveChatSpend, profiled; BENCHMARKS.md, "Decisions at less
 CPU"). For an input whose fields are all scalars there is nothing left to convert, so its
 ``from_input`` hook (strawberry's extension point for this) only renames the keys.
 """

@@ -43,7 +43,8 @@ def _micros(value: int | None) -> Micros | None:
 
 # Plain fields, not methods, wherever no loader is needed: graphql-core calls a method field
 # through strawberry's resolver wrapper (an Info object, argument conversion, an extension chain),
-# ~15-20 µs a field, and the check's answer has a dozen (BENCHMARKS.md, "Decisions at less CPU").
+# ~15-20 µs a field under cProfile, and the check's answer has a dozen (BENCHMARKS.md, "Decisions at
+# less CPU").
 # Each type keeps ``X(domain=...)`` as its constructor, which copies the values out once; the
 # dataclass that strawberry makes of the class leaves an explicit __init__ alone.
 
