@@ -13,6 +13,9 @@ a second, measured, stopped), once per round; each row prints the median round. 
 - ``gc.freeze()`` after start-up (app.py);
 - the document cache (graphql/document_cache.py) against strawberry's ParserCache and
   ValidationCache;
+- one schema extension (graphql/request_hooks.py) against the same hooks in four extensions;
+- plain fields on the check's answer (graphql/types/limit_status.py) against a method resolver
+  per field;
 - and a row with every lever where the client sends the registered documentId (trusted documents)
   instead of the document's text;
 - the pool's defaults: 20 connections kept, no overflow (settings.py), against 10 + 10 overflow;
@@ -74,14 +77,60 @@ authenticator.Authenticator.__init__ = __init__
 """,
     "without the document cache (strawberry's ParserCache + ValidationCache)": """
 from functools import partial
-from strawberry.extensions import ValidationCache
-from spendlimits.graphql import hardening
+from strawberry.extensions import ParserCache, ValidationCache
+from spendlimits.graphql import document_cache, schema
 
-hardening.EXTENSIONS = (
-    hardening.DocumentLimits,
-    partial(hardening.CachedParser, maxsize=256),
-    partial(ValidationCache, maxsize=256),
-)
+document_cache.cached_parse = lambda context: None
+document_cache.cached_validate = lambda context: None
+schema.schema.extensions = [
+    *schema.schema.extensions, partial(ParserCache, maxsize=256), partial(ValidationCache, maxsize=256)
+]
+""",
+    "with four extensions instead of one (the same hooks, as before graphql/request_hooks.py)": """
+from strawberry.extensions import SchemaExtension
+from spendlimits.graphql import document_cache, errors, hardening, operation_outcome, schema
+
+class RecordOperation(SchemaExtension):
+    def on_operation(self):
+        yield
+        operation_outcome.record(self.execution_context)
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self):
+        yield
+        errors.assign_codes(self.execution_context)
+
+class DocumentLimits(SchemaExtension):
+    def on_operation(self):
+        hardening.limit_document(self.execution_context)
+        yield
+
+class CostLimitedDocuments(SchemaExtension):
+    def on_parse(self):
+        document_cache.cached_parse(self.execution_context)
+        yield
+
+    def on_validate(self):
+        document_cache.cached_validate(self.execution_context)
+        hardening.limit_cost(self.execution_context)
+        yield
+
+schema.schema.extensions = [RecordOperation, ErrorCodes, DocumentLimits, CostLimitedDocuments]
+""",
+    "with method resolvers on the answer's fields (as before graphql/types/limit_status.py's plain fields)": """
+from strawberry.types.fields.resolver import StrawberryResolver
+from spendlimits.graphql.types import limit_status
+
+# Every plain field of the check's answer through strawberry's resolver wrapper again, reading
+# the same attribute: what a method field cost before (patched before the schema is built).
+def as_method(type_):
+    for field in type_.__strawberry_definition__.fields:
+        if field.base_resolver is None:
+            name = field.python_name
+            field.base_resolver = StrawberryResolver(eval(f"lambda self: self.{name}"))
+
+for type_ in (limit_status.ChatUsageLimitCheck, limit_status.ChatUsageLimitStatus, limit_status.ChatUsageLimitExceeded):
+    as_method(type_)
 """,
     "without gc.freeze()": """
 import gc

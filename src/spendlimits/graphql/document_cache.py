@@ -6,18 +6,21 @@ the text, the validator's by the parsed DocumentNode, whose hash walks the whole
 3.3's nodes are dataclasses; ~100 hashes per request for the daemon's check). Keyed by the text,
 whose hash Python keeps on the string (a trusted document's text is the same string object each
 time), the lookup is constant. Documents that do not parse are left to strawberry's own parse step,
-which reports them like any other error.
+which reports them like any other error. Called from the schema's extension
+(graphql/request_hooks.py) before strawberry's own parse and validation steps, which then find
+the document and its errors in place and skip.
 """
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
+
+from spendlimits.graphql.hardening import CACHE_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,45 +31,41 @@ class _Entry:
     errors: list[GraphQLError] | None
 
 
-class DocumentCache(SchemaExtension):
-    """ParserCache and ValidationCache in one, keyed by the document's text (bounded LRU)."""
+#: Shared by every request of the process; asyncio runs one hook at a time.
+_entries: "OrderedDict[str, _Entry]" = OrderedDict()
 
-    #: Shared by every request of the process; asyncio runs one hook at a time.
-    _entries: ClassVar["OrderedDict[str, _Entry]"] = OrderedDict()
-    maxsize = 256
 
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        query = context.query
-        if query is not None:
-            entry = self._entries.get(query)
-            if entry is None:
-                with suppress(GraphQLSyntaxError):
-                    document = parse(query, **context.parse_options)
-                    self._store(query, _Entry(document, None, None))
-                    context.graphql_document = document
-            else:
-                context.graphql_document = entry.document
-        yield
+def cached_parse(context: ExecutionContext) -> None:
+    """Sets the request's parsed document from the cache, parsing (and keeping) it on a miss."""
+    query = context.query
+    if query is None:
+        return
+    entry = _entries.get(query)
+    if entry is None:
+        with suppress(GraphQLSyntaxError):
+            document = parse(query, **context.parse_options)
+            _store(query, _Entry(document, None, None))
+            context.graphql_document = document
+    else:
+        context.graphql_document = entry.document
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        query, document = context.query, context.graphql_document
-        rules = tuple(context.validation_rules)
-        entry = self._entries.get(query) if query is not None else None
-        if entry is not None and entry.document is document and entry.rules == rules:
-            context.pre_execution_errors = entry.errors
-        elif document is not None:
-            errors = validate_document(context.schema._schema, document, rules)
-            context.pre_execution_errors = errors
-            if query is not None and entry is not None and entry.document is document:
-                self._store(query, _Entry(document, rules, errors))
-        yield
 
-    @classmethod
-    def _store(cls, query: str, entry: _Entry) -> None:
-        entries = cls._entries
-        entries[query] = entry
-        entries.move_to_end(query)
-        while len(entries) > cls.maxsize:
-            entries.popitem(last=False)
+def cached_validate(context: ExecutionContext) -> None:
+    """Sets the request's validation errors (None or a list) from the cache, validating on a miss."""
+    query, document = context.query, context.graphql_document
+    rules = tuple(context.validation_rules)
+    entry = _entries.get(query) if query is not None else None
+    if entry is not None and entry.document is document and entry.rules == rules:
+        context.pre_execution_errors = entry.errors
+    elif document is not None:
+        errors = validate_document(context.schema._schema, document, rules)
+        context.pre_execution_errors = errors
+        if query is not None and entry is not None and entry.document is document:
+            _store(query, _Entry(document, rules, errors))
+
+
+def _store(query: str, entry: _Entry) -> None:
+    _entries[query] = entry
+    _entries.move_to_end(query)
+    while len(_entries) > CACHE_SIZE:
+        _entries.popitem(last=False)

@@ -3,14 +3,13 @@
 import enum
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from spendlimits.db.deadline import CannotEvaluate
 from spendlimits.errors import DomainError
@@ -171,53 +170,51 @@ def _is_database_unavailable(error: BaseException | None) -> bool:
     return False
 
 
-class ErrorCodes(SchemaExtension):
-    """Gives every error an extensions.code and masks unexpected ones (logged with their trace)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is None or not errors:
-            return
-        processed: list[GraphQLError] = []
-        for error in errors:
-            if _is_unstorable_text(error.original_error):
-                error = GraphQLError(
-                    UNSTORABLE_TEXT_MESSAGE,
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "BAD_USER_INPUT"},
-                )
-            elif _is_database_unavailable(error.original_error):
-                log.warning(
-                    "database unavailable in %s at %s: %s",
-                    self.execution_context.operation_name or "anonymous operation",
-                    error.path,
-                    type(error.original_error).__name__,
-                )
-                error = GraphQLError(
-                    UNAVAILABLE_MESSAGE,
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "SERVICE_UNAVAILABLE"},
-                )
-            elif _should_mask(error):
-                log.error(
-                    "unexpected error in %s at %s",
-                    self.execution_context.operation_name or "anonymous operation",
-                    error.path,
-                    exc_info=error.original_error,
-                )
-                error = GraphQLError(
-                    MASKED_MESSAGE,
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "INTERNAL_SERVER_ERROR"},
-                )
-            elif not (error.extensions or {}).get("code"):
-                extensions: dict[str, Any] = dict(error.extensions or {})
-                extensions["code"] = _code_for(error)
-                error.extensions = extensions
-            processed.append(error)
-        result.errors = processed
+def assign_codes(execution: ExecutionContext) -> None:
+    """Gives every error of a finished operation an extensions.code and masks unexpected ones
+    (logged with their trace). Called by the schema's extension (graphql/request_hooks.py)."""
+    result = execution.result
+    errors = getattr(result, "errors", None)
+    if result is None or not errors:
+        return
+    processed: list[GraphQLError] = []
+    for error in errors:
+        if _is_unstorable_text(error.original_error):
+            error = GraphQLError(
+                UNSTORABLE_TEXT_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        elif _is_database_unavailable(error.original_error):
+            log.warning(
+                "database unavailable in %s at %s: %s",
+                execution.operation_name or "anonymous operation",
+                error.path,
+                type(error.original_error).__name__,
+            )
+            error = GraphQLError(
+                UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
+        elif _should_mask(error):
+            log.error(
+                "unexpected error in %s at %s",
+                execution.operation_name or "anonymous operation",
+                error.path,
+                exc_info=error.original_error,
+            )
+            error = GraphQLError(
+                MASKED_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR"},
+            )
+        elif not (error.extensions or {}).get("code"):
+            extensions: dict[str, Any] = dict(error.extensions or {})
+            extensions["code"] = _code_for(error)
+            error.extensions = extensions
+        processed.append(error)
+    result.errors = processed

@@ -1,13 +1,12 @@
 """Leaves each operation's name and error codes where the request's log line and metrics find them.
 
-One hook per operation, none per field (docs/design.md). List it before ErrorCodes in the
-schema's extensions: hooks finish in reverse order, so it then sees the codes ErrorCodes assigned.
+Once per operation, never per field (docs/design.md), by the schema's extension
+(graphql/request_hooks.py), after errors.assign_codes: it records the codes that assigned.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 #: Key in the ASGI scope's "state" dict.
 STATE_KEY = "graphql_operation"
@@ -21,13 +20,11 @@ class OperationOutcome:
     error_codes: tuple[str, ...]
 
 
-class RecordOperation(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        execution = self.execution_context
-        errors = getattr(execution.result, "errors", None) or ()
-        outcome = OperationOutcome(
-            name=execution.operation_name,
-            error_codes=tuple(str((error.extensions or {}).get("code", "")) for error in errors),
-        )
-        execution.context.request.scope.setdefault("state", {})[STATE_KEY] = outcome
+def record(execution: ExecutionContext) -> None:
+    """Stores the finished operation's outcome in the request's ASGI scope."""
+    errors = getattr(execution.result, "errors", None) or ()
+    outcome = OperationOutcome(
+        name=execution.operation_name,
+        error_codes=tuple(str((error.extensions or {}).get("code", "")) for error in errors),
+    )
+    execution.context.request.scope.setdefault("state", {})[STATE_KEY] = outcome

@@ -7,8 +7,6 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from spendlimits.graphql.budget import SlicedExecution
-from spendlimits.graphql.errors import ErrorCodes
-from spendlimits.graphql.hardening import EXTENSIONS as HARDENING
 from spendlimits.graphql.mutations.api_tokens import ApiTokenMutation
 from spendlimits.graphql.mutations.chat_models import ChatModelMutation
 from spendlimits.graphql.mutations.chats import ChatMutation
@@ -18,13 +16,13 @@ from spendlimits.graphql.mutations.messages import MessageMutation
 from spendlimits.graphql.mutations.organizations import OrganizationMutation
 from spendlimits.graphql.mutations.reservations import ReservationsMutation
 from spendlimits.graphql.mutations.users import UserMutation
-from spendlimits.graphql.operation_outcome import RecordOperation
 from spendlimits.graphql.queries.api_tokens import ApiTokensQuery
 from spendlimits.graphql.queries.directory import DirectoryQuery
 from spendlimits.graphql.queries.insight import InsightQuery
 from spendlimits.graphql.queries.limits import LimitsQuery
 from spendlimits.graphql.queries.reservations import ReservationsQuery
 from spendlimits.graphql.queries.viewer import ViewerQuery
+from spendlimits.graphql.request_hooks import RequestHooks
 from spendlimits.graphql.scalars import SCALAR_MAP
 from spendlimits.graphql.subscriptions import Subscription
 
@@ -56,7 +54,7 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Strawberry logs every error at ERROR with a traceback, so any client could flood the log
-        # with bad documents. ErrorCodes already logs what is ours: unexpected errors with their
+        # with bad documents. errors.assign_codes already logs what is ours: unexpected errors with their
         # trace, database outages as warnings; the rest is the client's and is answered, not logged.
         return
 
@@ -66,8 +64,8 @@ schema = Schema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    # RecordOperation first: it must see the codes ErrorCodes assigns (hooks exit in reverse).
-    extensions=[RecordOperation, ErrorCodes, *HARDENING],
+    # One extension for the document limits and cache, error codes and the operation's record.
+    extensions=[RequestHooks],
     # Long lists are completed in slices that hand the event loop back (graphql/budget.py).
     execution_context_class=SlicedExecution,
 )

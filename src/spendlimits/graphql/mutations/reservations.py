@@ -13,6 +13,7 @@ import strawberry
 from spendlimits.errors import DomainError
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.errors import UserError, parse_id
+from spendlimits.graphql.flat_inputs import build_from_coerced
 from spendlimits.graphql.mutations.messages import RecordChatMessageInput
 from spendlimits.graphql.permissions import require_usage_writer
 from spendlimits.graphql.scalars import Micros
@@ -50,6 +51,10 @@ class ReserveChatSpendInput:
             "same reservation; the same key with other input is IDEMPOTENCY_CONFLICT."
         ),
     )
+
+
+# The daemon's hot path: no per-request conversion of what graphql-core has already parsed.
+build_from_coerced(ReserveChatSpendInput)
 
 
 @strawberry.type(description="The result of reserveChatSpend.")
@@ -95,6 +100,9 @@ class SettleChatSpendPayload:
 @strawberry.input(description="A hold to end without a cost.")
 class ReleaseChatSpendInput:
     reservation_id: strawberry.ID = strawberry.field(description="The reservation to release.")
+
+
+build_from_coerced(ReleaseChatSpendInput)
 
 
 @strawberry.type(description="The result of releaseChatSpend.")

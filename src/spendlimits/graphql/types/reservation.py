@@ -1,8 +1,11 @@
 """The ChatSpendReservation type: budget held for one LLM call between reserve and settle."""
 
+import uuid
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from spendlimits.graphql.context import Info
 from spendlimits.graphql.descriptions import described_enum
@@ -14,6 +17,8 @@ from spendlimits.graphql.types.organization import Organization
 from spendlimits.graphql.types.user import User
 from spendlimits.limits import reservations
 from spendlimits.limits.reservations import ReservationState
+
+D = TypeVar("D")
 
 described_enum(
     ReservationState,
@@ -32,6 +37,33 @@ described_enum(
 )
 
 
+async def _loaded(loader: DataLoader[uuid.UUID, D | None], key: uuid.UUID | None, what: str) -> D | None:
+    """The row behind one of the reservation's foreign keys; None when the key is."""
+    return None if key is None else required(await loader.load(key), what)
+
+
+async def _user(root: "ChatSpendReservation", info: Info) -> User:
+    user = await info.context.loaders.user.load(root.domain.user_id)
+    return User(domain=required(user, "reservation's user"))
+
+
+async def _organization(root: "ChatSpendReservation", info: Info) -> Organization | None:
+    found = await _loaded(
+        info.context.loaders.organization, root.domain.organization_id, "reservation's organization"
+    )
+    return None if found is None else Organization(domain=found)
+
+
+async def _chat(root: "ChatSpendReservation", info: Info) -> Chat | None:
+    found = await _loaded(info.context.loaders.chat, root.domain.chat_id, "reservation's chat")
+    return None if found is None else Chat(domain=found)
+
+
+async def _message(root: "ChatSpendReservation", info: Info) -> ChatMessage | None:
+    found = await _loaded(info.context.loaders.chat_message, root.domain.message_id, "reservation's message")
+    return None if found is None else ChatMessage(domain=found)
+
+
 @strawberry.type(
     description=(
         "Budget held for one LLM call: admitted by reserveChatSpend, ended by settleChatSpend "
@@ -39,52 +71,39 @@ described_enum(
     )
 )
 class ChatSpendReservation:
+    """Plain fields where no loader is needed, copied out by the constructor: a method field costs
+    strawberry's resolver wrapper per field (graphql/types/limit_status.py says more). Resolvers
+    given by argument keep each field's place in the schema."""
+
     domain: strawberry.Private[reservations.Reservation]
-
-    @strawberry.field(description="The reservation's id: what settleChatSpend and releaseChatSpend take.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.domain.id))
-
-    @strawberry.field(description="Whose budget is held.")
-    async def user(self, info: Info) -> User:
-        user = await info.context.loaders.user.load(self.domain.user_id)
-        return User(domain=required(user, "reservation's user"))
-
-    @strawberry.field(
-        description="The organization whose scope the hold was admitted in; null for all organizations."
+    id: strawberry.ID = strawberry.field(
+        description="The reservation's id: what settleChatSpend and releaseChatSpend take."
     )
-    async def organization(self, info: Info) -> Organization | None:
-        if self.domain.organization_id is None:
-            return None
-        organization = await info.context.loaders.organization.load(self.domain.organization_id)
-        return Organization(domain=required(organization, "reservation's organization"))
+    user: User = strawberry.field(resolver=_user, description="Whose budget is held.")
+    organization: Organization | None = strawberry.field(
+        resolver=_organization,
+        description="The organization whose scope the hold was admitted in; null for all organizations.",
+    )
+    chat: Chat | None = strawberry.field(
+        resolver=_chat, description="The chat the call is for, when the daemon said so."
+    )
+    amount_micros: Micros = strawberry.field(description="The estimate held against the limit.")
+    state: ReservationState = strawberry.field(
+        description="Where the reservation stands now; a HELD one past expiresAt is EXPIRED."
+    )
+    created_at: datetime = strawberry.field(description="When it was admitted.")
+    expires_at: datetime = strawberry.field(
+        description="When the hold lapses if it is neither settled nor released."
+    )
+    message: ChatMessage | None = strawberry.field(
+        resolver=_message, description="The message recorded by settle, once SETTLED."
+    )
 
-    @strawberry.field(description="The chat the call is for, when the daemon said so.")
-    async def chat(self, info: Info) -> Chat | None:
-        if self.domain.chat_id is None:
-            return None
-        chat = await info.context.loaders.chat.load(self.domain.chat_id)
-        return Chat(domain=required(chat, "reservation's chat"))
-
-    @strawberry.field(description="The estimate held against the limit.")
-    def amount_micros(self) -> Micros:
-        return Micros(self.domain.amount_micros)
-
-    @strawberry.field(description="Where the reservation stands now; a HELD one past expiresAt is EXPIRED.")
-    def state(self) -> ReservationState:
-        return self.domain.state_at(datetime.now(UTC))
-
-    @strawberry.field(description="When it was admitted.")
-    def created_at(self) -> datetime:
-        return self.domain.created_at
-
-    @strawberry.field(description="When the hold lapses if it is neither settled nor released.")
-    def expires_at(self) -> datetime:
-        return self.domain.expires_at
-
-    @strawberry.field(description="The message recorded by settle, once SETTLED.")
-    async def message(self, info: Info) -> ChatMessage | None:
-        if self.domain.message_id is None:
-            return None
-        message = await info.context.loaders.chat_message.load(self.domain.message_id)
-        return ChatMessage(domain=required(message, "reservation's message"))
+    def __init__(self, domain: reservations.Reservation) -> None:
+        self.domain = domain
+        self.id = strawberry.ID(str(domain.id))
+        self.amount_micros = Micros(domain.amount_micros)
+        # "Now" is when the answer is built, in the resolver that found the reservation.
+        self.state = domain.state_at(datetime.now(UTC))
+        self.created_at = domain.created_at
+        self.expires_at = domain.expires_at
