@@ -327,7 +327,7 @@ def graphql_request(port: int, token: str, body: bytes) -> bytes:
     ).encode() + body
 
 
-class _Connection(asyncio.Protocol):
+class HttpConnection(asyncio.Protocol):
     """One keep-alive connection; one request in flight at a time. Needs Content-Length answers
     (uvicorn sends them for Starlette responses), which keeps parsing to a few byte searches."""
 
@@ -441,12 +441,12 @@ async def closed_loop(
 
 
 @contextlib.asynccontextmanager
-async def http_connections(port: int, count: int) -> AsyncIterator[list[_Connection]]:
+async def http_connections(port: int, count: int) -> AsyncIterator[list[HttpConnection]]:
     loop = asyncio.get_running_loop()
     connections = []
     try:
         for _ in range(count):
-            _, protocol = await loop.create_connection(_Connection, "127.0.0.1", port)
+            _, protocol = await loop.create_connection(HttpConnection, "127.0.0.1", port)
             connections.append(protocol)
         yield connections
     finally:

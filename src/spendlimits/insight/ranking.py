@@ -26,9 +26,10 @@ four times as many rows. Three ways:
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
   left; with a share filter, every user whose spend can reach it, all at once (their totals summed
   over the period: a threshold scan would look up every user with a slot row of an eighth of the
-  filter's spend, 9x the candidates), and of those only the users whose spend reaches the share
-  of their own limit (resolved without spend) get a status. Typically a few hundred statuses
-  instead of 100k.
+  filter's spend, 9x the candidates), and their own limits resolved without spend; without an
+  organization that is the whole answer (no limit is scoped, so the whole spend is the status's),
+  within one only the users whose spend reaches the share of their own limit get a status.
+  Typically a few hundred statuses instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
   many candidates, limits off), and the oracle the tests compare the other two with.
@@ -422,9 +423,20 @@ async def _pruned(
             and found_limit.limit_micros
             and c.spend_micros / found_limit.limit_micros >= min_share
         ]
+        if organization_id is None:
+            # Asked about no organization, no limit is scoped (spendlimits_resolve): a status's
+            # spend is then the user's whole spend in the period, which the totals just summed
+            # exactly. The share is final here; no status (and no spend sum) per candidate.
+            can_pass = set(reachable)
+            passing = [
+                (c.user_id, c.spend_micros, limits[(c.user_id, None)].limit_micros)
+                for c in top.spenders
+                if c.user_id in can_pass
+            ]
+            return Page(_ordered(order, passing, names, offset, limit), len(passing))
         found = await statuses(conn, [(user_id, organization_id, at) for user_id in reachable], now=at)
         kept = [(key[0], st) for key, st in found.items() if _passes(st, min_share)]
-        return Page(_ordered(order, kept, names, offset, limit), len(kept))
+        return Page(_ordered(order, _keyed(kept), names, offset, limit), len(kept))
 
     wanted = offset + limit
     chunk = max(CHUNK, 2 * wanted)
@@ -450,7 +462,7 @@ async def _pruned(
         if order is RankingOrder.SHARE_OF_LIMIT_DESC:
             bound /= float(meta.lowest_limit)
         if len(keys) >= wanted and keys[wanted - 1] > bound and keys[wanted - 1] > 0:
-            return Page(_ordered(order, kept, names, offset, limit), meta.live_count)
+            return Page(_ordered(order, _keyed(kept), names, offset, limit), meta.live_count)
         if top.exhausted and not top.more and not rest:
             # The page reaches users whose key is 0 (or ties with those not resolved).
             raise _Undecided
@@ -458,25 +470,32 @@ async def _pruned(
             scan *= 4  # no candidate left that this scan can vouch for
 
 
+def _keyed(kept: list[tuple[uuid.UUID, Status]]) -> list[tuple[uuid.UUID, int, int | None]]:
+    """(user, spend, limit) of exact statuses."""
+    return [(user_id, st.spend_micros, st.limit.limit_micros) for user_id, st in kept]
+
+
 def _ordered(
     order: RankingOrder,
-    kept: list[tuple[uuid.UUID, Status]],
+    kept: list[tuple[uuid.UUID, int, int | None]],
     names: dict[uuid.UUID, str],
     offset: int,
     limit: int,
 ) -> list[Ranked]:
-    """The page of ``kept``, ties broken as the general statement breaks them: higher spend, then
-    username, then id."""
-    ranked = sorted(
-        kept, key=lambda item: (-_key(order, item[1]), -item[1].spend_micros, names[item[0]], item[0])
-    )
+    """The page of ``kept`` (user, exact spend, limit), ties broken as the general statement breaks
+    them: higher spend, then username, then id."""
+
+    def share(spend: int, limit_micros: int | None) -> float | None:
+        return spend / limit_micros if limit_micros else None
+
+    def key(item: tuple[uuid.UUID, int, int | None]) -> tuple[float, int, str, uuid.UUID]:
+        user_id, spend, limit_micros = item
+        first = float(spend) if order is RankingOrder.SPEND_DESC else share(spend, limit_micros) or 0.0
+        return (-first, -spend, names[user_id], user_id)
+
     return [
-        Ranked(
-            user_id,
-            status.spend_micros,
-            status.spend_micros / status.limit.limit_micros if status.limit.limit_micros else None,
-        )
-        for user_id, status in ranked[offset : offset + limit]
+        Ranked(user_id, spend, share(spend, limit_micros))
+        for user_id, spend, limit_micros in sorted(kept, key=key)[offset : offset + limit]
     ]
 
 
