@@ -27,7 +27,9 @@ batch; time should follow the number of rows, not the number of messages).
 
 import asyncio
 import functools
+import os
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,6 +50,10 @@ from spendlimits.insight.ranking import RankingOrder, RankingRequest, general_ra
 from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.settings import Settings
 
+# slot_sessions is shared with the ranking's tests, outside the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.db.slots import slot_sessions
+
 SCRATCH = "spendlimits_bench_ranking"
 STATEMENTS = "spendlimits_db_statements_total"
 STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
@@ -59,29 +65,13 @@ STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
 SESSIONS = 4
 
 
-async def slot_sessions(url: str, count: int) -> list[asyncpg.Connection]:
-    """``count`` sessions in different slots."""
-    kept: dict[int, asyncpg.Connection] = {}
-    spare: list[asyncpg.Connection] = []
-    while len(kept) < count:
-        conn = await asyncpg.connect(url, command_timeout=3600)
-        slot = await conn.fetchval("SELECT pg_backend_pid() % 8")
-        if slot in kept:
-            spare.append(conn)
-        else:
-            kept[slot] = conn
-    for conn in spare:
-        await conn.close()
-    return list(kept.values())
-
-
 async def add_skewed_messages(
     url: str, chats: list[uuid.UUID], count: int, start: datetime, end: datetime
 ) -> float:
     """``count`` messages over [start, end), users picked with a skew toward the first chats,
     inserted by SESSIONS sessions at once (message g by session g % SESSIONS)."""
     began = time.perf_counter()
-    sessions = await slot_sessions(url, SESSIONS)
+    sessions = await slot_sessions(url, SESSIONS, command_timeout=3600)
 
     async def insert(k: int, conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT setseed($1)", 0.42 + k / 100)

@@ -21,6 +21,7 @@ from spendlimits.insight.ranking import (
 )
 from spendlimits.limits.periods import Period
 from tests.conftest import plain
+from tests.db.slots import slot_sessions
 from tests.limits.factories import LimitFactory
 
 AT = datetime(2025, 6, 15, 12, tzinfo=UTC)
@@ -198,22 +199,6 @@ async def test_equal_shares_go_to_the_higher_spend_first_in_every_path(
     assert [r.user_id for r in pruned.items] == [r.user_id for r in general.items] == [zed]
 
 
-async def slot_sessions(database_url: str, count: int) -> list[asyncpg.Connection]:
-    """``count`` sessions in different rollup slots (pg_backend_pid() % 8, migration 000003)."""
-    kept: dict[int, asyncpg.Connection] = {}
-    spare: list[asyncpg.Connection] = []
-    while len(kept) < count:
-        conn = await asyncpg.connect(plain(database_url))
-        slot = await conn.fetchval("SELECT pg_backend_pid() % 8")
-        if slot in kept:
-            spare.append(conn)
-        else:
-            kept[slot] = conn
-    for conn in spare:
-        await conn.close()
-    return list(kept.values())
-
-
 async def spread(sessions: list[asyncpg.Connection], chat: uuid.UUID, cost: int, parts: int) -> None:
     """``cost`` in the chat, in ``parts`` messages from as many sessions (so as many slots)."""
     for i in range(parts):
@@ -233,7 +218,7 @@ async def world_of_slots(make: LimitFactory, database_url: str) -> dict[str, uui
     a, b = await make.organization("a"), await make.organization("b")
     await make.enable(1000, Period.MONTH)
     ids = {"a": a, "b": b}
-    sessions = await slot_sessions(database_url, 4)
+    sessions = await slot_sessions(plain(database_url), 4)
     try:
         for i in reversed(range(36)):
             name = f"user{i:02}"
