@@ -26,9 +26,10 @@ four times as many rows. Three ways:
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
   left; with a share filter, every user whose spend can reach it, all at once (their totals summed
   over the period: a threshold scan would look up every user with a slot row of an eighth of the
-  filter's spend, 9x the candidates), and their own limits resolved without spend; without an
-  organization that is the whole answer (no limit is scoped, so the whole spend is the status's),
-  within one only the users whose spend reaches the share of their own limit get a status.
+  filter's spend, 9x the candidates), and their own limits resolved without spend; a user whose
+  limit is not scoped to an organization (``scope_organization_id``, from the resolution) is
+  decided by that alone, since their status's spend is their whole spend; only users with a
+  scoped limit whose whole spend reaches its share get a status.
   Typically a few hundred statuses instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
@@ -416,27 +417,24 @@ async def _pruned(
         # users whose whole spend reaches the share of their own limit can pass (scoped spend
         # never exceeds it, and a division by the same limit keeps the order, as in _passes).
         limits = await effective_limits(conn, [(c.user_id, organization_id) for c in top.spenders])
-        reachable = [
-            c.user_id
-            for c in top.spenders
-            if (found_limit := limits.get((c.user_id, organization_id))) is not None
-            and found_limit.limit_micros
-            and c.spend_micros / found_limit.limit_micros >= min_share
-        ]
-        if organization_id is None:
-            # Asked about no organization, no limit is scoped (spendlimits_resolve): a status's
-            # spend is then the user's whole spend in the period, which the totals just summed
-            # exactly. The share is final here; no status (and no spend sum) per candidate.
-            can_pass = set(reachable)
-            passing = [
-                (c.user_id, c.spend_micros, limits[(c.user_id, None)].limit_micros)
-                for c in top.spenders
-                if c.user_id in can_pass
-            ]
-            return Page(_ordered(order, passing, names, offset, limit), len(passing))
-        found = await statuses(conn, [(user_id, organization_id, at) for user_id in reachable], now=at)
-        kept = [(key[0], st) for key, st in found.items() if _passes(st, min_share)]
-        return Page(_ordered(order, _keyed(kept), names, offset, limit), len(kept))
+        final: list[tuple[uuid.UUID, int, int | None]] = []
+        scoped: list[uuid.UUID] = []
+        for c in top.spenders:
+            found_limit = limits.get((c.user_id, organization_id))
+            if found_limit is None or not found_limit.limit_micros:
+                continue
+            if c.spend_micros / found_limit.limit_micros < min_share:
+                continue
+            if found_limit.scope_organization_id is None:
+                # An unscoped limit counts every organization: the status's spend is the whole
+                # spend the totals just summed, so this share is final without a status.
+                final.append((c.user_id, c.spend_micros, found_limit.limit_micros))
+            else:
+                scoped.append(c.user_id)
+        if scoped:
+            found = await statuses(conn, [(user_id, organization_id, at) for user_id in scoped], now=at)
+            final += _keyed([(key[0], st) for key, st in found.items() if _passes(st, min_share)])
+        return Page(_ordered(order, final, names, offset, limit), len(final))
 
     wanted = offset + limit
     chunk = max(CHUNK, 2 * wanted)
