@@ -14,6 +14,7 @@ Isolated, no check fails open and the check p99 stays within 3x of the idle p99.
 
 import asyncio
 import json
+import re
 import statistics
 import time
 import uuid
@@ -45,6 +46,7 @@ P99_BOUND = 3.0
 #: Two: with the cores shared, each process gets a share of them (measured with one worker: 374
 #: checks of 2,000 failed open under the heavy reads).
 DECISION_WORKERS = 2
+LAG_TICK_S = 0.005
 
 CHECK = "query DaemonCheck($u: ID!) { chatUsageLimitCheck(userId: $u) { allowed failedOpen } }"
 HEAVY = """
@@ -59,6 +61,12 @@ query AuditPage { users(first: 500) { totalCount nodes { id username name email 
 @dataclass
 class Checks:
     latencies: list[float] = field(default_factory=list)
+    #: The server's own time per check (its Server-Timing header), to tell the server's share of a
+    #: slow check from the client's and the scheduler's.
+    served: list[float] = field(default_factory=list)
+    #: How late this process's own event loop woke up, sampled every few milliseconds during the
+    #: run: a check cannot be timed better than the loop that sends it.
+    loop_lag: list[float] = field(default_factory=list)
     failed_open: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -71,6 +79,9 @@ class Checks:
             f"{name}_p50_ms": round(self.p(50), 1),
             f"{name}_p99_ms": round(self.p(99), 1),
             f"{name}_max_ms": round(max(self.latencies) * 1000, 1),
+            f"{name}_served_p99_ms": round(statistics.quantiles(self.served, n=100)[98] * 1000, 1),
+            f"{name}_served_max_ms": round(max(self.served) * 1000, 1),
+            f"{name}_client_lag_max_ms": round(max(self.loop_lag, default=0.0) * 1000, 1),
             f"{name}_failed_open": self.failed_open,
         }
 
@@ -123,7 +134,8 @@ class Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened: list[asyncio.StreamWriter] = []
 
-    async def post(self, request: bytes) -> tuple[int, bytes]:
+    async def post(self, request: bytes) -> tuple[int, bytes, float]:
+        """The status, body and the server's own seconds (Server-Timing)."""
         while self.idle:
             reader, writer = self.idle.pop()
             try:
@@ -136,7 +148,7 @@ class Connections:
 
     async def _exchange(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, bytes, float]:
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         length = next(
@@ -146,7 +158,8 @@ class Connections:
         )
         body = await reader.readexactly(length)
         self.idle.append((reader, writer))
-        return int(head[9:12]), body
+        timing = re.search(rb"server-timing: app;dur=([0-9.]+)", head.lower())
+        return int(head[9:12]), body, float(timing.group(1)) / 1000 if timing else float("nan")
 
     def close(self) -> None:
         for writer in self.opened:
@@ -169,13 +182,21 @@ async def daemon(port: int, token: str, user_id: str, seconds: float) -> Checks:
 
     async def one() -> None:
         started = time.monotonic()
-        status, body = await asyncio.wait_for(connections.post(request), CLIENT_TIMEOUT.read)
+        status, body, served = await asyncio.wait_for(connections.post(request), CLIENT_TIMEOUT.read)
         checks.latencies.append(time.monotonic() - started)
+        checks.served.append(served)
         if status != 200 or b'"errors"' in body:
             checks.errors.append(f"{status} {body[:200]!r}")
         elif json.loads(body)["data"]["chatUsageLimitCheck"]["failedOpen"]:
             checks.failed_open += 1
 
+    async def watch_loop() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(LAG_TICK_S)
+            checks.loop_lag.append(time.monotonic() - before - LAG_TICK_S)
+
+    watcher = asyncio.create_task(watch_loop())
     tasks = []
     start = time.monotonic()
     try:
@@ -184,6 +205,7 @@ async def daemon(port: int, token: str, user_id: str, seconds: float) -> Checks:
             tasks.append(asyncio.create_task(one()))
         await asyncio.gather(*tasks)
     finally:
+        watcher.cancel()
         connections.close()
     return checks
 
