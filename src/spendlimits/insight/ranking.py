@@ -228,21 +228,21 @@ _TOP_OF_MEMBERS = _top(
 
 def _filtered(spend: str) -> Any:
     """The share filter's candidates and their own limits, in one statement. ``spend`` gives every
-    user whose whole spend in the period reaches ``:min_spend`` (with that spend); those who are
-    live (and members of the organization) are the candidates, at most ``:keep``. If there are at
-    most ``:cap``, spendlimits_resolve (migration 000010, the hierarchy's one home) resolves them
-    all in one call, and only those whose whole spend reaches ``:min_share`` of their own limit
-    come back, with the limit and its scope; ``candidates`` says how many there were (one row with
-    no user when none passes)."""
+    user whose whole spend in the period reaches ``:min_spend`` (with that spend); those of them in
+    the organization (if one is given) are the candidates, at most ``:keep``. If there are at most
+    ``:cap``, spendlimits_resolve (migration 000010, the hierarchy's one home) resolves them all in
+    one call, and the live ones whose whole spend reaches ``:min_share`` of their own limit come
+    back, with the limit and its scope; ``candidates`` says how many there were (one row with no
+    user when none passes). Deleted users are dropped last, with the username read for the few
+    that pass, rather than by looking up every candidate's user row twice."""
     return text(
         f"""
         WITH candidates AS MATERIALIZED (
-            SELECT e.user_id, u.username, e.spend_micros
-            FROM ({spend}) e JOIN users u ON u.id = e.user_id
-            WHERE NOT u.deleted
-              AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
-                  SELECT 1 FROM organization_members om
-                  WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
+            SELECT e.user_id, e.spend_micros
+            FROM ({spend}) e
+            WHERE CAST(:organization_id AS uuid) IS NULL OR EXISTS (
+                SELECT 1 FROM organization_members om
+                WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = e.user_id)
             LIMIT :keep
         ),
         keys AS (
@@ -253,14 +253,16 @@ def _filtered(spend: str) -> Any:
         SELECT n.candidates, p.*
         FROM (SELECT count(*) AS candidates FROM candidates) n
         LEFT JOIN LATERAL (
-            SELECT c.user_id, c.username, c.spend_micros, r.limit_micros, r.scope_organization_id
+            SELECT c.user_id, u.username, c.spend_micros, r.limit_micros, r.scope_organization_id
             FROM keys k
             CROSS JOIN LATERAL spendlimits_resolve(k.user_ids, k.organization_ids) r
             JOIN candidates c ON c.user_id = r.user_id
+            JOIN users u ON u.id = r.user_id
             -- The share as the status's key divides it (float8, as _passes and the general
             -- statement do).
             WHERE r.limit_micros > 0
               AND c.spend_micros::float8 / r.limit_micros >= CAST(:min_share AS float8)
+              AND NOT u.deleted
         ) p ON true
         """
     )
