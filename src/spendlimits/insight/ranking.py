@@ -4,8 +4,9 @@ instant; deleted users left out, optionally only one organization's members.
 The ranking key is the status's own: ``currentSpendMicros`` (0 while limits are disabled; scoped
 to the organization only when a group limit of it wins) and its share of ``spendLimitMicros``.
 Nothing about the hierarchy or the spend scope is restated here: exact keys come from the status
-statement (``status.statuses``) or, in the general statement, from ``spendlimits_statuses``, the
-SQL function that statement calls (migration 000003).
+statement (``status.statuses``), limits in the share filter's statement from ``spendlimits_resolve``
+(with its scope), or, in the general statement, from ``spendlimits_statuses``, the SQL function the
+status statement calls (migration 000003); both functions resolve through ``spendlimits_resolve``.
 
 Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), and so is summing
 one period of the rollup for every user (0.1-0.4 s at 1M messages), so the fast paths read the
@@ -24,12 +25,14 @@ four times as many rows. Three ways:
   upper bound of their key (scoped spend never exceeds it), and spend / the lowest limit anyone
   can have is an upper bound of their share. Candidates come from the scan, highest spend first,
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
-  left; with a share filter, every user whose spend can reach it, all at once (their totals summed
-  over the period: a threshold scan would look up every user with a slot row of an eighth of the
-  filter's spend, 9x the candidates), and their own limits resolved without spend; a user whose
-  limit is not scoped to an organization (``scope_organization_id``, from the resolution) is
-  decided by that alone, since their status's spend is their whole spend; only users with a
-  scoped limit whose whole spend reaches its share get a status.
+  left. With a share filter, every passing user is needed (for totalCount), so one statement
+  (``_FILTERED``) does it all: it sums the period's totals for every user (a threshold scan would
+  look up every user with a slot row of an eighth of the filter's spend, 9x the candidates), keeps
+  those whose whole spend reaches the filter's share of the lowest limit, resolves them in one
+  ``spendlimits_resolve`` call (set-based since migration 000010) and returns the live ones whose
+  whole spend reaches the share of their own limit. A user whose limit is not scoped to an
+  organization (``scope_organization_id``, from the resolution) is decided by that alone, since
+  their status's spend is their whole spend; only users with a scoped limit get a status.
   Typically a few hundred statuses instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
