@@ -25,8 +25,9 @@ CREATE OR REPLACE VIEW group_members_expanded AS
 --    lateral subquery, one index descent per table and per key through the view (about 20 us a
 --    key: 84 ms for the share filter's 4k candidates). Now the memberships of every requested user
 --    come from one scan per arm of the view (user_id = ANY(...) is pushed into both), joined to the
---    groups with a limit, and the lowest per key is picked by one sort: 4k keys in half the time,
---    and one key as before (bench/ranking.py, BENCHMARKS.md). The rule is unchanged:
+--    groups with a limit, and the lowest per key is picked by one sort: 4k keys 1.5-2x faster; one
+--    key (the check, a reserve) costs about 3% more per round trip, nothing measurable inside the
+--    server (BENCHMARKS.md, "Ranking share filter, set-based resolution"). The rule is unchanged:
 -- 1. limits disabled: unlimited ('disabled'), overrides included;
 -- 2. the user's own override, whatever its value ('user');
 -- 3. the lowest override among the user's groups, Everyone groups included, only groups of the
