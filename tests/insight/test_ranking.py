@@ -320,3 +320,39 @@ async def test_the_pruned_ranking_from_the_period_totals_is_the_general_one(
                             [(r.spend_micros, r.share_of_limit) for r in general.items],
                         )
     assert decided >= 30
+
+
+@pytest.mark.parametrize("order", list(RankingOrder))
+async def test_the_share_filter_keeps_a_user_exactly_at_it(
+    engine: AsyncEngine, make: LimitFactory, order: RankingOrder
+) -> None:
+    """0.56 x 100 is 56.00000000000001 in floating point, yet 56 of 100 is a share of 0.56: the
+    candidates' threshold must not leave out a user whose share is exactly the filter."""
+    a = await make.organization("a")
+    await make.enable(100, Period.MONTH)
+    exact = await make.user("exact", organizations=(a,))
+    below = await make.user("below", organizations=(a,))
+    await make.spend(exact, a, 56, at=IN_JUNE)
+    await make.spend(below, a, 55, at=IN_JUNE)
+    request = RankingRequest(order, None, 0.56, AT, 10, 0)
+    async with engine.connect() as conn:
+        pruned = await pruned_ranking(conn, request)
+        general = await general_ranking(conn, request)
+    assert pruned is not None
+    assert pruned == general
+    assert [(r.user_id, r.share_of_limit) for r in pruned.items] == [(exact, 0.56)]
+
+
+async def test_a_share_filter_with_too_many_candidates_is_left_to_the_general_statement(
+    engine: AsyncEngine, make: LimitFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world_of_spenders(make, 12)
+    request = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, 0.25, AT, 5, 0)
+    async with engine.connect() as conn:
+        decided = await pruned_ranking(conn, request)
+        assert decided is not None and decided.total_count > 3
+        monkeypatch.setattr(ranking_module, "MAX_FILTER_CANDIDATES", 3)
+        assert await pruned_ranking(conn, request) is None
+        # The request is still answered, by the general statement.
+        answered = await ranking(conn, order=request.order, min_share=0.25, at=AT, limit=5, offset=0)
+    assert answered == decided

@@ -4,8 +4,9 @@ instant; deleted users left out, optionally only one organization's members.
 The ranking key is the status's own: ``currentSpendMicros`` (0 while limits are disabled; scoped
 to the organization only when a group limit of it wins) and its share of ``spendLimitMicros``.
 Nothing about the hierarchy or the spend scope is restated here: exact keys come from the status
-statement (``status.statuses``) or, in the general statement, from ``spendlimits_statuses``, the
-SQL function that statement calls (migration 000003).
+statement (``status.statuses``), limits in the share filter's statement from ``spendlimits_resolve``
+(with its scope), or, in the general statement, from ``spendlimits_statuses``, the SQL function the
+status statement calls (migration 000003); both functions resolve through ``spendlimits_resolve``.
 
 Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), and so is summing
 one period of the rollup for every user (0.1-0.4 s at 1M messages), so the fast paths read the
@@ -24,12 +25,14 @@ four times as many rows. Three ways:
   upper bound of their key (scoped spend never exceeds it), and spend / the lowest limit anyone
   can have is an upper bound of their share. Candidates come from the scan, highest spend first,
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
-  left; with a share filter, every user whose spend can reach it, all at once (their totals summed
-  over the period: a threshold scan would look up every user with a slot row of an eighth of the
-  filter's spend, 9x the candidates), and their own limits resolved without spend; a user whose
-  limit is not scoped to an organization (``scope_organization_id``, from the resolution) is
-  decided by that alone, since their status's spend is their whole spend; only users with a
-  scoped limit whose whole spend reaches its share get a status.
+  left. With a share filter, every passing user is needed (for totalCount), so one statement
+  (``_FILTERED``) does it all: it sums the period's totals for every user (a threshold scan would
+  look up every user with a slot row of an eighth of the filter's spend, 9x the candidates), keeps
+  those whose whole spend reaches the filter's share of the lowest limit, resolves them in one
+  ``spendlimits_resolve`` call (set-based since migration 000010) and returns the live ones whose
+  whole spend reaches the share of their own limit. A user whose limit is not scoped to an
+  organization (``scope_organization_id``, from the resolution) is decided by that alone, since
+  their status's spend is their whole spend; only users with a scoped limit get a status.
   Typically a few hundred statuses instead of 100k.
 - **general**: one statement that resolves every candidate and orders, filters, counts and pages
   in SQL. The fallback whenever pruning cannot decide (the page reaches users whose key is 0, too
@@ -37,6 +40,7 @@ four times as many rows. Three ways:
 """
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,7 +51,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spendlimits.directory.pages import Page
 from spendlimits.limits.periods import all_period_bounds
-from spendlimits.limits.resolution import effective_limits
 from spendlimits.limits.spend import rollup_day
 from spendlimits.limits.status import Status, statuses
 
@@ -176,8 +179,7 @@ _META = text(
 
 def _top(head: str) -> Any:
     """Live users (of the organization) with spend in the period, by their whole spend (exact,
-    summed over their slot rows), highest first, at most ``:keep``; with ``:min_spend``, only those
-    who spent at least that. ``head`` picks the slot rows whose users are looked at; the statement
+    summed over their slot rows), highest first, at most ``:keep``. ``head`` picks the slot rows whose users are looked at; the statement
     also returns how many rows it picked (``scanned``) and the lowest of them (``edge``)."""
     return text(
         f"""
@@ -197,7 +199,6 @@ def _top(head: str) -> Any:
             SELECT e.user_id, u.username, e.spend_micros
             FROM exact e JOIN users u ON u.id = e.user_id
             WHERE NOT u.deleted AND e.spend_micros > 0
-              AND (CAST(:min_spend AS float8) IS NULL OR e.spend_micros >= CAST(:min_spend AS float8))
               AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
                   SELECT 1 FROM organization_members om
                   WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
@@ -217,28 +218,6 @@ _TOP_OF_PERIOD = _top(
     LIMIT :scan
     """
 )
-# Every user whose spend reaches ``:min_spend`` (a share filter): summed over the whole period.
-# The threshold scan would have to read every slot row of at least an eighth of it and look up
-# every user seen (36k users for 4k candidates at 100k users): summing the period is cheaper.
-_SUMMED = text(
-    """
-    WITH summed AS (
-        SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
-        FROM chat_spend_period_totals t
-        WHERE t.period = :period AND t.period_start = :period_start
-        GROUP BY t.user_id
-        HAVING sum(t.spend_micros) > 0 AND sum(t.spend_micros) >= CAST(:min_spend AS float8)
-    )
-    SELECT e.user_id, u.username, e.spend_micros
-    FROM summed e JOIN users u ON u.id = e.user_id
-    WHERE NOT u.deleted
-      AND (CAST(:organization_id AS uuid) IS NULL OR EXISTS (
-          SELECT 1 FROM organization_members om
-          WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = u.id))
-    ORDER BY e.spend_micros DESC, u.username, u.id
-    LIMIT :keep
-    """
-)
 # A small organization: every member's rows (cheaper than scanning the whole period for them).
 _TOP_OF_MEMBERS = _top(
     """
@@ -248,6 +227,76 @@ _TOP_OF_MEMBERS = _top(
       AND t.period = :period AND t.period_start = :period_start
     """
 )
+
+
+def _filtered(spend: str) -> Any:
+    """The share filter's candidates and their own limits, in one statement. ``spend`` gives every
+    user whose whole spend in the period reaches ``:min_spend`` (with that spend); those of them in
+    the organization (if one is given) are the candidates, at most ``:keep``. If there are at most
+    ``:cap``, spendlimits_resolve (migration 000010, the hierarchy's one home) resolves them all in
+    one call, and the live ones whose whole spend reaches ``:min_share`` of their own limit come
+    back, with the limit and its scope; ``candidates`` says how many there were (one row with no
+    user when none passes). Deleted users are dropped last, with the username read for the few
+    that pass, rather than by looking up every candidate's user row twice."""
+    return text(
+        f"""
+        WITH candidates AS MATERIALIZED (
+            SELECT e.user_id, e.spend_micros
+            FROM ({spend}) e
+            WHERE CAST(:organization_id AS uuid) IS NULL OR EXISTS (
+                SELECT 1 FROM organization_members om
+                WHERE om.organization_id = CAST(:organization_id AS uuid) AND om.user_id = e.user_id)
+            LIMIT :keep
+        ),
+        keys AS (
+            SELECT array_agg(user_id) AS user_ids, array_agg(CAST(:organization_id AS uuid)) AS organization_ids
+            FROM candidates
+            HAVING count(*) <= :cap
+        )
+        SELECT n.candidates, p.*
+        FROM (SELECT count(*) AS candidates FROM candidates) n
+        LEFT JOIN LATERAL (
+            SELECT c.user_id, u.username, c.spend_micros, r.limit_micros, r.scope_organization_id
+            FROM keys k
+            CROSS JOIN LATERAL spendlimits_resolve(k.user_ids, k.organization_ids) r
+            JOIN candidates c ON c.user_id = r.user_id
+            JOIN users u ON u.id = r.user_id
+            -- The share as the status's key divides it (float8, as _passes and the general
+            -- statement do).
+            WHERE r.limit_micros > 0
+              AND c.spend_micros::float8 / r.limit_micros >= CAST(:min_share AS float8)
+              AND NOT u.deleted
+        ) p ON true
+        """
+    )
+
+
+# Summed over the whole period: a threshold scan would have to read every slot row of at least an
+# eighth of :min_spend and look up every user seen (36k users for 4k candidates at 100k users).
+# The period's rows come in user order from the primary key, so the sum streams. Compared as
+# numeric (what sum(bigint) is) with an integer: no conversion per user.
+_FILTERED = _filtered(
+    """
+    SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
+    FROM chat_spend_period_totals t
+    WHERE t.period = :period AND t.period_start = :period_start
+    GROUP BY t.user_id
+    HAVING sum(t.spend_micros) >= CAST(:min_spend AS numeric)
+    """
+)
+# A small organization: its members' rows only.
+_FILTERED_MEMBERS = _filtered(
+    """
+    SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
+    FROM organization_members om
+    JOIN chat_spend_period_totals t ON t.user_id = om.user_id
+    WHERE om.organization_id = CAST(:organization_id AS uuid)
+      AND t.period = :period AND t.period_start = :period_start
+    GROUP BY t.user_id
+    HAVING sum(t.spend_micros) >= CAST(:min_spend AS numeric)
+    """
+)
+
 
 # Live users who spent nothing in the period (or are not in ``:spenders``), as the general
 # statement orders users whose key is 0: by username, then id.
@@ -317,26 +366,21 @@ async def _spenders(
     *,
     scan: int,
     keep: int,
-    min_spend: float | None = None,
 ) -> _Top:
-    """The top of the period: exact totals of the users of the first ``scan`` slot rows; with
-    ``min_spend``, every user who spent at least that."""
+    """The top of the period: exact totals of the users of the first ``scan`` slot rows."""
     params: dict[str, Any] = {
         "period": meta.period,
         "period_start": meta.period_start,
         "organization_id": organization_id,
-        "min_spend": min_spend,
         "keep": keep,
     }
     small = organization_id is not None and meta.live_count <= SMALL_ORGANIZATION
     if small:
         rows = (await conn.execute(_TOP_OF_MEMBERS, params)).all()
-    elif min_spend is not None:
-        rows = (await conn.execute(_SUMMED, params)).all()
     else:
         rows = (await conn.execute(_TOP_OF_PERIOD, params | {"scan": scan})).all()
     spenders = [_Spender(r.user_id, r.username, r.spend_micros) for r in rows if r.user_id is not None]
-    exhausted = small or min_spend is not None or rows[0].scanned < scan
+    exhausted = small or rows[0].scanned < scan
     bound = 0 if exhausted else SLOTS * int(rows[0].edge)
     return _Top(spenders, len(spenders) >= keep, exhausted, bound)
 
@@ -406,41 +450,13 @@ async def _pruned(
     if not meta.enabled or not meta.lowest_limit:
         raise _Undecided
     if min_share is not None:
-        # Every passing user is needed (for totalCount): all candidates, in one round.
-        min_spend = min_share * meta.lowest_limit
-        cap = MAX_FILTER_CANDIDATES + 1
-        top = await _spenders(conn, meta, organization_id, scan=0, keep=cap, min_spend=min_spend)
-        if not top.exhausted or top.more:
-            raise _Undecided
-        names = {c.user_id: c.username for c in top.spenders}
-        # Their own limits first (the hierarchy alone, without the spend sums of a status): only
-        # users whose whole spend reaches the share of their own limit can pass (scoped spend
-        # never exceeds it, and a division by the same limit keeps the order, as in _passes).
-        limits = await effective_limits(conn, [(c.user_id, organization_id) for c in top.spenders])
-        final: list[tuple[uuid.UUID, int, int | None]] = []
-        scoped: list[uuid.UUID] = []
-        for c in top.spenders:
-            found_limit = limits.get((c.user_id, organization_id))
-            if found_limit is None or not found_limit.limit_micros:
-                continue
-            if c.spend_micros / found_limit.limit_micros < min_share:
-                continue
-            if found_limit.scope_organization_id is None:
-                # An unscoped limit counts every organization: the status's spend is the whole
-                # spend the totals just summed, so this share is final without a status.
-                final.append((c.user_id, c.spend_micros, found_limit.limit_micros))
-            else:
-                scoped.append(c.user_id)
-        if scoped:
-            found = await statuses(conn, [(user_id, organization_id, at) for user_id in scoped], now=at)
-            final += _keyed([(key[0], st) for key, st in found.items() if _passes(st, min_share)])
-        return Page(_ordered(order, final, names, offset, limit), len(final))
+        return await _share_filtered(conn, meta, order, organization_id, min_share, at, limit, offset)
 
     wanted = offset + limit
     chunk = max(CHUNK, 2 * wanted)
     scan = max(SCAN_ROWS, SCAN_PER_RANK * chunk)
     resolved: dict[uuid.UUID, Status] = {}
-    names = {}
+    names: dict[uuid.UUID, str] = {}
     while True:
         top = await _spenders(conn, meta, organization_id, scan=scan, keep=scan)
         pending = [c for c in top.spenders if c.user_id not in resolved]
@@ -466,6 +482,59 @@ async def _pruned(
             raise _Undecided
         if not rest or rest[0].spend_micros <= top.bound:
             scan *= 4  # no candidate left that this scan can vouch for
+
+
+#: The share filter's candidate threshold is lowered by this fraction: a share computed in floating
+#: point (spend / limit >= min_share) can hold for a spend a hair below min_share * limit, and such
+#: a user must still be a candidate. It only adds users within a billionth of the threshold.
+FILTER_SLACK = 1e-9
+
+
+async def _share_filtered(
+    conn: AsyncConnection,
+    meta: _Meta,
+    order: RankingOrder,
+    organization_id: uuid.UUID | None,
+    min_share: float,
+    at: datetime,
+    limit: int,
+    offset: int,
+) -> Page[Ranked]:
+    """Every user whose share reaches ``min_share`` (all of them, for totalCount), ordered and paged;
+    raises _Undecided when there are too many candidates."""
+    if meta.lowest_limit is None:
+        raise _Undecided
+    # Only users whose whole spend reaches the share of the lowest limit anyone has can pass
+    # (scoped spend never exceeds the whole spend); spend is an integer, so the floor of the
+    # threshold selects the same users.
+    params = {
+        "period": meta.period,
+        "period_start": meta.period_start,
+        "organization_id": organization_id,
+        "min_spend": math.floor(min_share * meta.lowest_limit * (1 - FILTER_SLACK)),
+        "min_share": min_share,
+        "keep": MAX_FILTER_CANDIDATES + 1,
+        "cap": MAX_FILTER_CANDIDATES,
+    }
+    small = organization_id is not None and meta.live_count <= SMALL_ORGANIZATION
+    rows = (await conn.execute(_FILTERED_MEMBERS if small else _FILTERED, params)).all()
+    if rows[0].candidates > MAX_FILTER_CANDIDATES:
+        raise _Undecided
+    # The statement kept the users whose whole spend reaches the share of their own limit. An
+    # unscoped limit (scope_organization_id from the resolution) counts every organization: the
+    # status's spend is the whole spend just summed, so that share is final without a status; a
+    # scoped one needs the status's spend in its organization.
+    names = {r.user_id: r.username for r in rows if r.user_id is not None}
+    final = [
+        (r.user_id, r.spend_micros, r.limit_micros)
+        for r in rows
+        if r.user_id is not None and r.scope_organization_id is None
+    ]
+    scoped = [r.user_id for r in rows if r.user_id is not None and r.scope_organization_id is not None]
+    if scoped:
+        found = await statuses(conn, [(user_id, organization_id, at) for user_id in scoped], now=at)
+        final += _keyed([(key[0], st) for key, st in found.items() if _passes(st, min_share)])
+    return Page(_ordered(order, final, names, offset, limit), len(final))
 
 
 def _keyed(kept: list[tuple[uuid.UUID, Status]]) -> list[tuple[uuid.UUID, int, int | None]]:

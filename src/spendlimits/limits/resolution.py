@@ -1,6 +1,7 @@
 """A user's effective limit and its spend scope: the hierarchy of spec section 3.
 
-The rule itself is the SQL function ``spendlimits_resolve`` (migration 000003), its one home: the
+The rule itself is the SQL function ``spendlimits_resolve`` (migration 000003; set-based since
+000010, so that thousands of keys cost one scan per membership table), its one home: the
 check's status, every reserve (decided inside one SQL call under the user's lock) and this module's
 reads all call it, so adding a tier is one change there. It outputs ``scope_organization_id``, the
 organization whose spend and holds count (NULL: every organization), and nothing else matches on
