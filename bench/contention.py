@@ -15,8 +15,9 @@ cycle of one user, so both see the same load. Goals: 0 fallbacks, 0 leftover hol
 
 Then the hot rollup row: 16 concurrent writers record one-message INSERTs of ONE user (one chat,
 one day) for a fixed count each, with the rollup triggers on, against the same INSERTs with them
-disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, also with the rollup
-trigger function of before migration 000008 (daily rollup without the period totals), taking turns.
+disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, with the rollup
+trigger functions of migrations 000003 (daily rollup without the period totals), 000008 (with
+them) and 000011 (the current one: one-row inserts on a path of their own, 16 slots), taking turns.
 """
 
 import asyncio
@@ -237,25 +238,33 @@ async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool) -> float:
     return 16 * count / elapsed
 
 
+#: The rollup trigger functions --rollup-only compares, in turn, each installed before its turn.
+ROLLUPS = (
+    ("rollup of 000003 (daily only)", harness.ROLLUP_BEFORE_TOTALS),
+    ("rollup of 000008 (daily + period totals)", harness.ROLLUP_WITH_TOTALS),
+    ("rollup of 000011 (one-row path, 16 slots; current)", harness.ROLLUP_ONE_ROW_PATH),
+)
+
+
 async def rollup_before_and_after(url: str, chat: uuid.UUID, count: int, rounds: int) -> None:
-    """The 16 writers with the rollup trigger of 000003 (daily rollup alone) and of 000008 (daily
-    rollup and period totals), against plain inserts, taking turns; medians of ``rounds``."""
-    plain, before, after = [], [], []
+    """The 16 writers with each rollup trigger function of ROLLUPS, against plain inserts, taking
+    turns; medians of ``rounds``, and the median of each round's ratio to its own plain run (the
+    figure a machine whose load drifts between rounds blurs least)."""
+    plain: list[float] = []
+    rolled: dict[str, list[float]] = {label: [] for label, _ in ROLLUPS}
     for _ in range(rounds):
         plain.append(await writers(url, chat, count, rollup=False))
-        await harness.use_rollup_trigger(url, harness.ROLLUP_BEFORE_TOTALS)
-        before.append(await writers(url, chat, count, rollup=True))
-        await harness.use_rollup_trigger(url, harness.ROLLUP_WITH_TOTALS)
-        after.append(await writers(url, chat, count, rollup=True))
-    p, b, a = (statistics.median(x) for x in (plain, before, after))
-    harness.print_table(
-        ["16 writers of one user", "msg/s (median)", "of plain"],
-        [
-            ["plain inserts (trigger off)", f"{p:.0f}", "1.00"],
-            ["rollup of 000003 (daily only)", f"{b:.0f}", f"{b / p:.2f}"],
-            ["rollup of 000008 (daily + period totals)", f"{a:.0f}", f"{a / p:.2f}"],
-        ],
-    )
+        for label, migration in ROLLUPS:
+            await harness.use_rollup_trigger(url, migration)
+            rolled[label].append(await writers(url, chat, count, rollup=True))
+    p = statistics.median(plain)
+    rows = [["plain inserts (trigger off)", f"{p:.0f}", "1.00", "1.00"]]
+    for label, rates in rolled.items():
+        paired = statistics.median(r / q for r, q in zip(rates, plain, strict=True))
+        rows.append(
+            [label, f"{statistics.median(rates):.0f}", f"{statistics.median(rates) / p:.2f}", f"{paired:.2f}"]
+        )
+    harness.print_table(["16 writers of one user", "msg/s (median)", "of plain", "of plain, per round"], rows)
 
 
 async def leftover(url: str) -> int:
@@ -294,7 +303,7 @@ async def main() -> None:
     parser.add_argument(
         "--rollup-only",
         action="store_true",
-        help="only the 16 writers of one user, also with the rollup trigger of before migration 000008",
+        help="only the 16 writers of one user, with the rollup trigger functions of 000003, 000008 and 000011",
     )
     args = parser.parse_args()
     pair_count = args.pairs or (100 if args.quick else 300)
