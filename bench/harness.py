@@ -221,7 +221,7 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
 
 
 #: The rollup trigger function before the period totals (the daily rollup alone), with them, and
-#: now (one-row inserts on a path of their own, 16 slots).
+#: now (one-row inserts on a path of their own, in a slot no concurrent writer of the user holds).
 ROLLUP_BEFORE_TOTALS = "000003_contention.up.sql"
 ROLLUP_WITH_TOTALS = "000008_ranking_totals.up.sql"
 ROLLUP_ONE_ROW_PATH = "000011_rollup_writers.up.sql"

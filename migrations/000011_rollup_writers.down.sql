@@ -1,11 +1,5 @@
--- Back to 8 slots and migration 000008's trigger function. Rows of slots 8-15 are added into
--- slot (slot % 8) of their key first, so every key keeps its sum.
-
--- No writer may add to a slot above 7 once the rows are folded: writers of messages wait
--- (messages first, as in 000008), and the function they run next is 000008's.
-LOCK TABLE chat_messages IN SHARE MODE;
-LOCK TABLE chat_spend_daily IN EXCLUSIVE MODE;
-LOCK TABLE chat_spend_period_totals IN EXCLUSIVE MODE;
+-- Back to migration 000008's trigger function: one-row inserts add to pg_backend_pid() % 8 again,
+-- through the batch path. The rows need no change (the slots are the same 0-7).
 
 CREATE OR REPLACE FUNCTION chat_spend_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -213,28 +207,3 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-
-WITH moved AS (
-    DELETE FROM chat_spend_daily WHERE slot > 7
-    RETURNING user_id, day, organization_id, slot % 8 AS slot, spend_micros
-)
-INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, slot, spend_micros)
-SELECT user_id, day, organization_id, slot, sum(spend_micros) FROM moved GROUP BY 1, 2, 3, 4
-ON CONFLICT (user_id, day, organization_id, slot)
-DO UPDATE SET spend_micros = d.spend_micros + EXCLUDED.spend_micros;
-
-WITH moved AS (
-    DELETE FROM chat_spend_period_totals WHERE slot > 7
-    RETURNING user_id, period, period_start, slot % 8 AS slot, spend_micros
-)
-INSERT INTO chat_spend_period_totals AS t (user_id, period, period_start, slot, spend_micros)
-SELECT user_id, period, period_start, slot, sum(spend_micros) FROM moved GROUP BY 1, 2, 3, 4
-ON CONFLICT (user_id, period, period_start, slot)
-DO UPDATE SET spend_micros = t.spend_micros + EXCLUDED.spend_micros;
-
-ALTER TABLE chat_spend_daily
-    DROP CONSTRAINT chat_spend_daily_slot_check,
-    ADD CONSTRAINT chat_spend_daily_slot_check CHECK (slot BETWEEN 0 AND 7);
-ALTER TABLE chat_spend_period_totals
-    DROP CONSTRAINT chat_spend_period_totals_slot_check,
-    ADD CONSTRAINT chat_spend_period_totals_slot_check CHECK (slot BETWEEN 0 AND 7);

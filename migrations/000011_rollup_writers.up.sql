@@ -1,30 +1,24 @@
--- Writers of one user without the period totals' price doubled (issue #10, docs/reservations.md):
+-- Concurrent writers of one user (issue #10; docs/reservations.md, "Under contention"): a one-row
+-- INSERT (the hot path: one message recorded or settled) takes the first rollup slot, from its
+-- backend's own (pg_backend_pid() % 8) on, that no concurrent writer of the user holds (a
+-- transaction advisory lock per user and slot, only ever tried), and runs plain statements instead
+-- of the batch path's aggregate, sort and CTE. A row lock is held until its transaction commits,
+-- WAL flush included, so two writers whose pids share a slot took turns at the pace of the disk.
+-- Batches, updates and deletes are unchanged.
 --
--- 1. Slots: 16 instead of 8 (pg_backend_pid() % 8, migrations 000003 and 000008), in the daily
---    rollup and the period totals alike. A row lock is held until its transaction commits, WAL
---    flush included, so two writers in one slot take turns at the pace of the disk: 16 writers of
---    one user on 8 slots spent as many samples waiting for each other (Lock:transactionid) as for
---    the WAL flush itself.
--- 2. A one-row INSERT (the hot path: one message recorded or settled) takes the first slot, from
---    its backend's own on, that no concurrent writer of the user holds (a transaction advisory
---    lock per user and slot, only ever tried), and plain statements instead of the batch path's
---    aggregate, sort and CTE. Batches, updates and deletes are unchanged but for the slot count.
+-- Still 8 slots: the ranking's threshold scan bounds a user it has not seen by 8 times the lowest
+-- slot row read (SLOTS, src/spendlimits/insight/ranking.py). 16 slots took 16 writers of one user
+-- from 0.36-0.58 to 0.55-0.64 of plain inserts, but the ranking's fast paths then needed a second
+-- round (SHARE_OF_LIMIT_DESC at 100k users: 3 statements and 22-36 ms -> 5 and 146-159 ms);
+-- BENCHMARKS.md ("16 writers of one user, migration 000011").
 --
 -- Exactness is as before: every write adds to some slot row of its key in its own transaction,
--- and readers sum over slots. The ranking's threshold scan bounds a user it has not seen by
--- SLOTS times the lowest slot row read; its SLOTS follows (src/spendlimits/insight/ranking.py).
-
-ALTER TABLE chat_spend_daily
-    DROP CONSTRAINT chat_spend_daily_slot_check,
-    ADD CONSTRAINT chat_spend_daily_slot_check CHECK (slot BETWEEN 0 AND 15);
-ALTER TABLE chat_spend_period_totals
-    DROP CONSTRAINT chat_spend_period_totals_slot_check,
-    ADD CONSTRAINT chat_spend_period_totals_slot_check CHECK (slot BETWEEN 0 AND 15);
+-- and readers sum over slots.
 
 CREATE OR REPLACE FUNCTION chat_spend_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     -- Slot rows per key at most (the ranking's SLOTS, src/spendlimits/insight/ranking.py).
-    slots    CONSTANT smallint := 16;
+    slots    CONSTANT smallint := 8;
     my_slot  smallint := pg_backend_pid() % slots;
     users    uuid[];
     days     date[];

@@ -1,4 +1,4 @@
-"""Sessions that write to different rollup slots (pg_backend_pid() % SLOTS, migration 000011), so
+"""Sessions that write to different rollup slots (pg_backend_pid() % SLOTS, migrations 000003 and 000011), so
 tests and benchmarks spread one user's spend over several slot rows as concurrent writers do."""
 
 import asyncpg

@@ -249,15 +249,15 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
 async def sessions_sharing_a_slot(url: str) -> tuple[asyncpg.Connection, asyncpg.Connection]:
     """Two open sessions whose backends have the same slot (pg_backend_pid() % SLOTS)."""
     by_slot: dict[int, asyncpg.Connection] = {}
-    spare: list[asyncpg.Connection] = []
     while True:
         conn = await asyncpg.connect(url)
         slot = await conn.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
         if slot in by_slot:
-            for other in spare + [c for s, c in by_slot.items() if s != slot]:
-                await other.close()
+            for other_slot, other in by_slot.items():
+                if other_slot != slot:
+                    await other.close()
             return by_slot[slot], conn
-        by_slot[slot] = conn
+        by_slot[slot] = conn  # kept open until a pair is found, so the next pids differ
 
 
 async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slots(

@@ -25,7 +25,7 @@ four times as many rows. Three ways:
   can have is an upper bound of their share. Candidates come from the scan, highest spend first,
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
   left; with a share filter, every user whose spend can reach it, all at once (their totals summed
-  over the period: a threshold scan would look up every user with a slot row of a SLOTS-th of the
+  over the period: a threshold scan would look up every user with a slot row of an eighth of the
   filter's spend, 9x the candidates), and their own limits resolved without spend; a user whose
   limit is not scoped to an organization (``scope_organization_id``, from the resolution) is
   decided by that alone, since their status's spend is their whole spend; only users with a
@@ -218,7 +218,7 @@ _TOP_OF_PERIOD = _top(
     """
 )
 # Every user whose spend reaches ``:min_spend`` (a share filter): summed over the whole period.
-# The threshold scan would have to read every slot row of at least a SLOTS-th of it and look up
+# The threshold scan would have to read every slot row of at least an eighth of it and look up
 # every user seen (36k users for 4k candidates at 100k users): summing the period is cheaper.
 _SUMMED = text(
     """
@@ -299,9 +299,11 @@ class _Top:
     bound: int
 
 
-#: Slot rows per user and period at most: the rollup trigger's slot count (16 since migration 000011;
-#: a writer's slot is pg_backend_pid() % SLOTS, or the next one no concurrent writer holds).
-SLOTS = 16
+#: Slot rows per user and period at most: the rollup trigger's slot count (a writer's slot is
+#: pg_backend_pid() % SLOTS, or for a one-row insert the next one no concurrent writer of the user
+#: holds: migration 000011). More slots would spread one user's writers further but loosen this
+#: bound (16 slots cost the share order a second round: BENCHMARKS.md, migration 000011).
+SLOTS = 8
 #: Slot rows read by the first round of the threshold scan: SCAN_ROWS, or SCAN_PER_RANK per rank
 #: up to the page's end if more; each further round reads four times as many. Skewed spend makes
 #: the first round enough for a first page.
