@@ -15,8 +15,10 @@ cycle of one user, so both see the same load. Goals: 0 fallbacks, 0 leftover hol
 
 Then the hot rollup row: 16 concurrent writers record one-message INSERTs of ONE user (one chat,
 one day) for a fixed count each, with the rollup triggers on, against the same INSERTs with them
-disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, also with the rollup
-trigger function of before migration 000008 (daily rollup without the period totals), taking turns.
+disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, with the rollup
+trigger functions of migrations 000003 (daily rollup without the period totals), 000008 (with
+them) and 000011 (the current one: one-row inserts on a path of their own, in a slot no concurrent
+writer of the user holds), taking turns.
 """
 
 import asyncio
@@ -212,13 +214,17 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
     return done[0] / elapsed
 
 
-async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool) -> float:
-    """Messages/s from 16 concurrent sessions inserting one message per statement for one user."""
+#: Concurrent writers of one user (the issue's figure); --writers changes it.
+WRITERS = 16
+
+
+async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool, sessions: int = WRITERS) -> float:
+    """Messages/s from ``sessions`` concurrent sessions inserting one message per statement for one user."""
     admin = await asyncpg.connect(url)
     action = "ENABLE" if rollup else "DISABLE"
     for trigger in ("chat_messages_rollup_insert",):
         await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER {trigger}")
-    conns = [await asyncpg.connect(url) for _ in range(16)]
+    conns = [await asyncpg.connect(url) for _ in range(sessions)]
 
     async def writer(conn: asyncpg.Connection) -> None:
         for _ in range(count):
@@ -234,27 +240,39 @@ async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool) -> float:
         await conn.close()
     await admin.execute("ALTER TABLE chat_messages ENABLE TRIGGER chat_messages_rollup_insert")
     await admin.close()
-    return 16 * count / elapsed
+    return sessions * count / elapsed
 
 
-async def rollup_before_and_after(url: str, chat: uuid.UUID, count: int, rounds: int) -> None:
-    """The 16 writers with the rollup trigger of 000003 (daily rollup alone) and of 000008 (daily
-    rollup and period totals), against plain inserts, taking turns; medians of ``rounds``."""
-    plain, before, after = [], [], []
+#: The rollup trigger functions --rollup-only compares, in turn, each installed before its turn.
+ROLLUPS = (
+    ("rollup of 000003 (daily only)", harness.ROLLUP_BEFORE_TOTALS),
+    ("rollup of 000008 (daily + period totals)", harness.ROLLUP_WITH_TOTALS),
+    ("rollup of 000011 (one-row path, a free slot; current)", harness.ROLLUP_ONE_ROW_PATH),
+)
+
+
+async def rollup_before_and_after(
+    url: str, chat: uuid.UUID, count: int, rounds: int, sessions: int = WRITERS
+) -> None:
+    """The 16 writers with each rollup trigger function of ROLLUPS, against plain inserts, taking
+    turns; medians of ``rounds``, and the median of each round's ratio to its own plain run (the
+    figure a machine whose load drifts between rounds blurs least)."""
+    plain: list[float] = []
+    rolled: dict[str, list[float]] = {label: [] for label, _ in ROLLUPS}
     for _ in range(rounds):
-        plain.append(await writers(url, chat, count, rollup=False))
-        await harness.use_rollup_trigger(url, harness.ROLLUP_BEFORE_TOTALS)
-        before.append(await writers(url, chat, count, rollup=True))
-        await harness.use_rollup_trigger(url, harness.ROLLUP_WITH_TOTALS)
-        after.append(await writers(url, chat, count, rollup=True))
-    p, b, a = (statistics.median(x) for x in (plain, before, after))
+        plain.append(await writers(url, chat, count, rollup=False, sessions=sessions))
+        for label, migration in ROLLUPS:
+            await harness.use_rollup_trigger(url, migration)
+            rolled[label].append(await writers(url, chat, count, rollup=True, sessions=sessions))
+    p = statistics.median(plain)
+    rows = [["plain inserts (trigger off)", f"{p:.0f}", "1.00", "1.00"]]
+    for label, rates in rolled.items():
+        paired = statistics.median(r / q for r, q in zip(rates, plain, strict=True))
+        rows.append(
+            [label, f"{statistics.median(rates):.0f}", f"{statistics.median(rates) / p:.2f}", f"{paired:.2f}"]
+        )
     harness.print_table(
-        ["16 writers of one user", "msg/s (median)", "of plain"],
-        [
-            ["plain inserts (trigger off)", f"{p:.0f}", "1.00"],
-            ["rollup of 000003 (daily only)", f"{b:.0f}", f"{b / p:.2f}"],
-            ["rollup of 000008 (daily + period totals)", f"{a:.0f}", f"{a / p:.2f}"],
-        ],
+        [f"{sessions} writers of one user", "msg/s (median)", "of plain", "of plain, per round"], rows
     )
 
 
@@ -294,7 +312,13 @@ async def main() -> None:
     parser.add_argument(
         "--rollup-only",
         action="store_true",
-        help="only the 16 writers of one user, also with the rollup trigger of before migration 000008",
+        help="only the 16 writers of one user, with the rollup trigger functions of 000003, 000008 and 000011",
+    )
+    parser.add_argument(
+        "--writers",
+        type=int,
+        default=WRITERS,
+        help=f"writers of one user with --rollup-only (default {WRITERS})",
     )
     args = parser.parse_args()
     pair_count = args.pairs or (100 if args.quick else 300)
@@ -310,7 +334,9 @@ async def main() -> None:
         pairs = list(zip(seeded.users, seeded.chats, strict=True))
         one = [pairs[1]]
         if args.rollup_only:
-            await rollup_before_and_after(url, one[0][1], 100 if args.quick else 400, 1 if args.quick else 5)
+            await rollup_before_and_after(
+                url, one[0][1], 100 if args.quick else 400, 1 if args.quick else 5, args.writers
+            )
             return
         rows: list[list[Any]] = []
         alternating: list[str] = []

@@ -220,15 +220,17 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
 # --- the server --------------------------------------------------------------------------------
 
 
-#: The rollup trigger function before the period totals (the daily rollup alone), and now.
+#: The rollup trigger function before the period totals (the daily rollup alone), with them, and
+#: now (one-row inserts on a path of their own, in a slot no concurrent writer of the user holds).
 ROLLUP_BEFORE_TOTALS = "000003_contention.up.sql"
 ROLLUP_WITH_TOTALS = "000008_ranking_totals.up.sql"
+ROLLUP_ONE_ROW_PATH = "000011_rollup_writers.up.sql"
 
 
 async def use_rollup_trigger(url: str, migration: str) -> None:
     """Installs the rollup trigger function (``chat_spend_daily_apply``) as ``migration`` defines
-    it, so that one run can measure the write path before and after migration 000008 back to back.
-    With the one of 000003 the period totals stop following: only for write benchmarks."""
+    it, so that one run can measure the write path of several migrations back to back. With the
+    one of 000003 the period totals stop following: only for write benchmarks."""
     text = (REPO / "migrations" / migration).read_text()
     start = text.index("CREATE OR REPLACE FUNCTION chat_spend_daily_apply()")
     end = text.index("$$;", text.index("$$", start) + 2) + 3

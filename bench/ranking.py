@@ -59,7 +59,7 @@ STATEMENTS = "spendlimits_db_statements_total"
 STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
 
 
-#: Sessions that insert the messages, each in a slot of its own (pg_backend_pid() % 8): as in
+#: Sessions that insert the messages, each in a slot of its own (pg_backend_pid() % SLOTS): as in
 #: production, where a user's messages arrive through several pooled connections, each user's
 #: spend lies in several slot rows of the rollup and of the period totals.
 SESSIONS = 4

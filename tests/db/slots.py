@@ -1,7 +1,9 @@
-"""Sessions that write to different rollup slots (pg_backend_pid() % 8, migration 000003), so
+"""Sessions that write to different rollup slots (pg_backend_pid() % SLOTS, migrations 000003 and 000011), so
 tests and benchmarks spread one user's spend over several slot rows as concurrent writers do."""
 
 import asyncpg
+
+from spendlimits.insight.ranking import SLOTS
 
 
 async def slot_sessions(
@@ -12,7 +14,7 @@ async def slot_sessions(
     spare: list[asyncpg.Connection] = []
     while len(kept) < count:
         conn = await asyncpg.connect(url, command_timeout=command_timeout)
-        slot = await conn.fetchval("SELECT pg_backend_pid() % 8")
+        slot = await conn.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
         if slot in kept:
             spare.append(conn)  # kept open until the end, so the next pid differs
         else:

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from spendlimits.insight.ranking import SLOTS
 from spendlimits.limits.periods import Period, period_bounds
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
@@ -198,8 +200,6 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
     import asyncio
     import random
 
-    import asyncpg
-
     from tests.conftest import plain
     from tests.limits.factories import LimitFactory
 
@@ -244,3 +244,52 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
     assert total and total > 0
     assert negative == 0
     assert slots and slots > 1
+
+
+async def sessions_sharing_a_slot(url: str) -> tuple[asyncpg.Connection, asyncpg.Connection]:
+    """Two open sessions whose backends have the same slot (pg_backend_pid() % SLOTS)."""
+    by_slot: dict[int, asyncpg.Connection] = {}
+    while True:
+        conn = await asyncpg.connect(url)
+        slot = await conn.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
+        if slot in by_slot:
+            for other_slot, other in by_slot.items():
+                if other_slot != slot:
+                    await other.close()
+            return by_slot[slot], conn
+        by_slot[slot] = conn  # kept open until a pair is found, so the next pids differ
+
+
+async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slots(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """Two one-message INSERTs of one user, in open transactions of two backends with the same
+    slot: the second does not wait for the first to commit (it takes the next slot, migration
+    000011), and both land in the rollup and the totals exactly."""
+    from tests.conftest import plain
+    from tests.limits.factories import LimitFactory
+
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    chat = await make.chat(user, org)
+    first, second = await sessions_sharing_a_slot(plain(database_url))
+    insert = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', $2)"
+    try:
+        own = await first.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
+        async with first.transaction(), second.transaction():
+            await first.execute(insert, chat, 5)
+            # Waiting for the first transaction's row locks would run into this and fail the test.
+            await second.execute("SET LOCAL lock_timeout = '2s'")
+            await second.execute(insert, chat, 7)
+    finally:
+        await first.close()
+        await second.close()
+    async with engine.connect() as conn:
+        slots = {
+            (r.slot, r.spend_micros)
+            for r in await conn.execute(text("SELECT slot, spend_micros FROM chat_spend_daily"))
+        }
+        assert slots == {(own, 5), ((own + 1) % SLOTS, 7)}
+        assert await rows(conn, ROLLUP) == await rows(conn, RAW)
+        await assert_totals_follow_the_rollup(conn)

@@ -348,7 +348,10 @@ class _Top:
     bound: int
 
 
-#: Slot rows per user and period at most (pg_backend_pid() % 8, migration 000003).
+#: Slot rows per user and period at most: the rollup trigger's slot count (a writer's slot is
+#: pg_backend_pid() % SLOTS, or for a one-row insert the next one no concurrent writer of the user
+#: holds: migration 000011). More slots would spread one user's writers further but loosen this
+#: bound (16 slots cost the share order a second round: BENCHMARKS.md, migration 000011).
 SLOTS = 8
 #: Slot rows read by the first round of the threshold scan: SCAN_ROWS, or SCAN_PER_RANK per rank
 #: up to the page's end if more; each further round reads four times as many. Skewed spend makes
