@@ -54,12 +54,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Prints the figures the tests recorded (record_property("figures", ...)): RELIABILITY.md quotes them."""
     reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    # "figures", or "figures, attempt N" for a test that measures again (test_mixed_load.py).
     rows = [
-        (report.nodeid.split("::")[-1], value)
+        (report.nodeid.split("::")[-1] + name.removeprefix("figures"), value)
         for report in reports
         if getattr(report, "when", None) == "call"
         for name, value in report.user_properties
-        if name == "figures"
+        if name.startswith("figures")
     ]
     if rows:
         terminalreporter.section("reliability figures")

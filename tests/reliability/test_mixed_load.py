@@ -10,6 +10,14 @@ groups, organizations, effective limits and statuses) in a loop for 20 s. Measur
 3. isolated: heavy reads on the main listener, checks on the decision listener.
 
 Isolated, no check fails open and the check p99 stays within 3x of the idle p99.
+
+The p99 of 2,000 checks is the 21st slowest: one stall of the machine of 200 ms delays about 20
+checks, whatever the service does. CI's virtual machine has them now and then (two runs on
+2026-12-02: the served time's maximum 199-243 ms in one phase, none in others; a CPU hog at the
+same priority reproduces them). So idle and isolated are measured again, up to ATTEMPTS times in
+all, when the bound is missed; every attempt's figures are recorded, failed-open checks fail the
+test at once in any attempt, and a service whose isolation does not hold misses the bound in every
+attempt (the shared listener: 17-50x idle in every run).
 """
 
 import asyncio
@@ -47,6 +55,8 @@ P99_BOUND = 3.0
 #: checks of 2,000 failed open under the heavy reads).
 DECISION_WORKERS = 2
 LAG_TICK_S = 0.005
+#: Measurements of idle and isolated, at most (see the module's docstring).
+ATTEMPTS = 3
 
 CHECK = "query DaemonCheck($u: ID!) { chatUsageLimitCheck(userId: $u) { allowed failedOpen } }"
 HEAVY = """
@@ -271,22 +281,26 @@ async def test_checks_keep_their_latency_on_the_decision_listener_while_heavy_re
     await daemon(decision_port, seeded.chatd_token, seeded.member_id, 2.0)
     await daemon(server.port, seeded.chatd_token, seeded.member_id, 1.0)
 
-    idle = await daemon(decision_port, seeded.chatd_token, seeded.member_id, IDLE_S)
     shared, shared_heavy = await under_load(server.port, server.url, tokens, seeded.member_id)
-    isolated, isolated_heavy = await under_load(decision_port, server.url, tokens, seeded.member_id)
-
-    figures = {
-        **idle.figures("idle"),
-        **shared.figures("shared"),
-        "shared_heavy_runs": shared_heavy,
-        **isolated.figures("isolated"),
-        "isolated_heavy_runs": isolated_heavy,
-        "isolated_p99_over_idle_p99": round(isolated.p(99) / idle.p(99), 2),
-        "shared_p99_over_idle_p99": round(shared.p(99) / idle.p(99), 2),
-    }
-    record_property("figures", figures)
-    for run in (idle, shared, isolated):
-        assert not run.errors, run.errors[:5]
-    assert isolated_heavy >= 3, "the heavy reads did not run: nothing was measured"
-    assert isolated.failed_open == 0
+    assert not shared.errors, shared.errors[:5]
+    figures: dict[str, object] = {**shared.figures("shared"), "shared_heavy_runs": shared_heavy}
+    for attempt in range(1, ATTEMPTS + 1):
+        idle = await daemon(decision_port, seeded.chatd_token, seeded.member_id, IDLE_S)
+        isolated, isolated_heavy = await under_load(decision_port, server.url, tokens, seeded.member_id)
+        figures = {
+            **figures,
+            "attempt": attempt,
+            **idle.figures("idle"),
+            **isolated.figures("isolated"),
+            "isolated_heavy_runs": isolated_heavy,
+            "isolated_p99_over_idle_p99": round(isolated.p(99) / idle.p(99), 2),
+            "shared_p99_over_idle_p99": round(shared.p(99) / idle.p(99), 2),
+        }
+        record_property(f"figures, attempt {attempt}", figures)
+        for run in (idle, isolated):
+            assert not run.errors, run.errors[:5]
+        assert isolated_heavy >= 3, "the heavy reads did not run: nothing was measured"
+        assert isolated.failed_open == 0, figures
+        if isolated.p(99) <= P99_BOUND * idle.p(99):
+            break
     assert isolated.p(99) <= P99_BOUND * idle.p(99), figures
