@@ -293,3 +293,23 @@ async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slot
         assert slots == {(own, 5), ((own + 1) % SLOTS, 7)}
         assert await rows(conn, ROLLUP) == await rows(conn, RAW)
         await assert_totals_follow_the_rollup(conn)
+
+
+async def test_the_rankings_slot_bound_is_the_databases(engine: AsyncEngine) -> None:
+    """The ranking's threshold scan bounds an unseen user by SLOTS times the lowest slot row read:
+    exact only while no slot row can lie outside 0..SLOTS-1, which the tables' CHECKs enforce (the
+    trigger's slot count is refused by them if it grows alone)."""
+    async with engine.connect() as conn:
+        checks = (
+            await conn.execute(
+                text(
+                    "SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                    "WHERE contype = 'c' AND conrelid IN ('chat_spend_daily'::regclass, "
+                    "'chat_spend_period_totals'::regclass) AND pg_get_constraintdef(oid) LIKE '%slot%'"
+                )
+            )
+        ).all()
+    assert {(c.tbl, c.definition) for c in checks} == {
+        (table, f"CHECK (((slot >= 0) AND (slot <= {SLOTS - 1})))")
+        for table in ("chat_spend_daily", "chat_spend_period_totals")
+    }
