@@ -18,12 +18,18 @@ one day) for a fixed count each, with the rollup triggers on, against the same I
 disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, with the rollup
 trigger functions of migrations 000003 (daily rollup without the period totals), 000008 (with
 them) and 000011 (the current one: one-row inserts on a path of their own, in a slot no concurrent
-writer of the user holds), taking turns.
+writer of the user holds), taking turns. ``--rollup-only --forms`` compares instead where the
+rollup's statements run (BENCHMARKS.md, "16 writers of one user: the rollup in the INSERT
+statement"): the current trigger, and the one-message INSERT as a data-modifying CTE that also does
+the rollup's upserts and queues no trigger event (in the scratch database only: a ``rolled_up``
+column and a row trigger guarded by it), with and without the period totals; each case also prints
+how many index entries each upsert's arbiter probe read.
 """
 
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import time
@@ -276,6 +282,234 @@ async def rollup_before_and_after(
     )
 
 
+#: --forms, scratch database only: the guard column the CTE sets; a row trigger guarded by it (it
+#: raises, so a CTE row that queued an event would fail the run); a statement trigger that only
+#: looks for rows the statement did not roll up (the other way to keep other writers exact);
+#: 000011's function with 4096 slots (the slot CHECKs dropped), where no two writers share a row.
+FORMS_SETUP = """
+ALTER TABLE chat_messages ADD COLUMN rolled_up boolean NOT NULL DEFAULT false;
+CREATE FUNCTION bench_guard_fired() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE 'a rolled-up row queued a rollup event'; END $$;
+CREATE TRIGGER bench_guarded_row AFTER INSERT ON chat_messages FOR EACH ROW
+    WHEN (NOT NEW.rolled_up AND NEW.total_cost_micros IS NOT NULL) EXECUTE FUNCTION bench_guard_fired();
+CREATE FUNCTION bench_filtering() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM new_rows WHERE NOT rolled_up) THEN
+        RETURN NULL;
+    END IF;
+    RAISE 'rows to roll up';
+END $$;
+CREATE TRIGGER bench_filtering_statement AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bench_filtering();
+ALTER TABLE chat_spend_daily DROP CONSTRAINT chat_spend_daily_slot_check;
+CREATE TABLE bench_spend_journal (user_id uuid NOT NULL, day date NOT NULL, organization_id uuid NOT NULL,
+                                  spend_micros bigint NOT NULL);
+"""
+
+#: The one-message INSERT with the rollup in the same statement: the slot chosen as 000011's
+#: one-row path does (the first from the backend's own whose (user, slot) lock is free, tried only),
+#: the daily row, then the day, week and month rows in key order.
+_FORM_HEAD = """
+WITH inserted AS (
+    INSERT INTO chat_messages (chat_id, role, total_cost_micros, rolled_up)
+    VALUES ($1, 'assistant', 7, true)
+    RETURNING chat_id, created_at, total_cost_micros
+), added AS (
+    SELECT c.owner_id AS user_id, (i.created_at AT TIME ZONE 'UTC')::date AS day, c.organization_id,
+           i.total_cost_micros AS delta
+    FROM inserted i JOIN chats c ON c.id = i.chat_id
+    WHERE i.total_cost_micros IS NOT NULL
+), slotted AS (
+    SELECT a.*, coalesce(
+        (SELECT (pg_backend_pid() + i) % 8 FROM generate_series(0, 7) i
+         WHERE pg_try_advisory_xact_lock(1397772883, hashtext(a.user_id::text) # ((pg_backend_pid() + i) % 8))
+         LIMIT 1),
+        pg_backend_pid() % 8)::smallint AS slot
+    FROM added a
+)"""
+_FORM_DAILY = """
+    INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, slot, spend_micros)
+    SELECT user_id, day, organization_id, slot, delta FROM slotted
+    ON CONFLICT (user_id, day, organization_id, slot)
+    DO UPDATE SET spend_micros = d.spend_micros + EXCLUDED.spend_micros"""
+FORM_DAILY_AND_TOTALS = (
+    _FORM_HEAD
+    + ", daily AS ("
+    + _FORM_DAILY
+    + """
+    RETURNING 1
+)
+INSERT INTO chat_spend_period_totals AS t (user_id, period, period_start, slot, spend_micros)
+SELECT s.user_id, p.period, p.period_start, s.slot, s.delta
+FROM slotted s CROSS JOIN LATERAL (VALUES
+    ('day', s.day),
+    ('week', date_trunc('week', s.day::timestamp)::date),
+    ('month', date_trunc('month', s.day::timestamp)::date)) AS p(period, period_start)
+WHERE (SELECT count(*) FROM daily) >= 0
+ORDER BY 2, 3
+ON CONFLICT (user_id, period, period_start, slot)
+DO UPDATE SET spend_micros = t.spend_micros + EXCLUDED.spend_micros"""
+)
+FORM_DAILY_ONLY = _FORM_HEAD + _FORM_DAILY
+#: The floor of taking the rollup out of the writer's transaction: one appended row per message (no
+#: key, no conflict, no row shared with another writer), which a later fold would add to the rollup.
+FORM_JOURNAL = (
+    _FORM_HEAD
+    + """
+INSERT INTO bench_spend_journal (user_id, day, organization_id, spend_micros)
+SELECT user_id, day, organization_id, delta FROM slotted"""
+)
+PLAIN_INSERT = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)"
+_FORM_TRIGGERS = (
+    "chat_messages_rollup_insert",
+    "bench_guarded_row",
+    "bench_filtering_statement",
+    "bench_wide",
+)
+#: label -> (the writers' statement, the insert triggers enabled).
+FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "(a) plain inserts (trigger off)": (PLAIN_INSERT, ()),
+    "(b) 000011's trigger (current)": (PLAIN_INSERT, ("chat_messages_rollup_insert",)),
+    "(c) CTE: daily + period totals, no trigger event": (FORM_DAILY_AND_TOTALS, ("bench_guarded_row",)),
+    "(d) CTE: daily only, no trigger event": (FORM_DAILY_ONLY, ("bench_guarded_row",)),
+    "(e) CTE + a statement trigger that filters": (
+        FORM_DAILY_AND_TOTALS,
+        ("bench_guarded_row", "bench_filtering_statement"),
+    ),
+    "(f) CTE, 4096 slots (no shared rows)": (
+        FORM_DAILY_AND_TOTALS.replace("% 8", "% 4096"),
+        ("bench_guarded_row",),
+    ),
+    "(g) 000011's trigger, 4096 slots": (PLAIN_INSERT, ("bench_wide",)),
+    "(h) CTE appending a journal row (no upsert)": (FORM_JOURNAL, ("bench_guarded_row",)),
+}
+_PROBED = ("chat_spend_daily_pkey", "chat_spend_period_totals_pkey")
+
+
+async def _probes(url: str) -> dict[str, tuple[int, int]]:
+    """(arbiter index scans, index entries they returned) of the rollup tables' primary keys, once
+    every writer's backend has exited (a backend flushes its counters as it exits)."""
+    conn = await asyncpg.connect(url)
+    try:
+        for _ in range(100):  # until every writer has exited (at most 5 s)
+            if not await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bench-rollup-writer'"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        rows = await conn.fetch(
+            "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes"
+            " WHERE indexrelname = ANY($1::text[])",
+            list(_PROBED),
+        )
+    finally:
+        await conn.close()
+    return {r["indexrelname"]: (r["idx_scan"], r["idx_tup_read"]) for r in rows}
+
+
+async def form_writers(
+    url: str, chat: uuid.UUID, count: int, sql: str, enabled: tuple[str, ...], sessions: int
+) -> tuple[float, dict[str, tuple[int, int]]]:
+    """Messages/s of ``sessions`` writers each sending ``sql`` ``count`` times in autocommit, and the
+    arbiter probes' (scans, entries read) per primary key during the run."""
+    admin = await asyncpg.connect(url)
+    try:
+        for trigger in _FORM_TRIGGERS:
+            action = "ENABLE" if trigger in enabled else "DISABLE"
+            await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER {trigger}")
+    finally:
+        await admin.close()
+    before = await _probes(url)
+    conns = [
+        await asyncpg.connect(url, server_settings={"application_name": "bench-rollup-writer"})
+        for _ in range(sessions)
+    ]
+
+    async def writer(conn: asyncpg.Connection) -> None:
+        for _ in range(count):
+            await conn.execute(sql, chat)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(c) for c in conns))
+    elapsed = time.perf_counter() - started
+    for conn in conns:
+        await conn.close()
+    after = await _probes(url)
+    delta = {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in _PROBED}
+    return sessions * count / elapsed, delta
+
+
+async def statement_forms(url: str, chat: uuid.UUID, count: int, rounds: int, sessions: int) -> None:
+    """FORMS taking turns (each round starts one case later), medians of ``rounds``; the rollup is
+    checked exact at the end (every case but plain inserts rolled up its messages once)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(FORMS_SETUP)
+        wide = (
+            await conn.fetchval("SELECT pg_get_functiondef('chat_spend_daily_apply()'::regprocedure)")
+        ).replace("chat_spend_daily_apply()", "bench_wide_apply()")
+        await conn.execute(wide.replace("CONSTANT smallint := 8", "CONSTANT smallint := 4096"))
+        await conn.execute(
+            "CREATE TRIGGER bench_wide AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows"
+            " FOR EACH STATEMENT EXECUTE FUNCTION bench_wide_apply()"
+        )
+        for (name,) in await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'chat_spend_period_totals'::regclass"
+            " AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%slot%'"
+        ):
+            await conn.execute(f"ALTER TABLE chat_spend_period_totals DROP CONSTRAINT {name}")
+    finally:
+        await conn.close()
+    labels = list(FORMS)
+    rates: dict[str, list[float]] = {label: [] for label in labels}
+    probes: dict[str, dict[str, list[int]]] = {label: {k: [0, 0] for k in _PROBED} for label in labels}
+    for n in range(rounds):
+        print(f"# round {n + 1}: load {os.getloadavg()[0]:.2f}", flush=True)
+        for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+            sql, enabled = FORMS[label]
+            rate, delta = await form_writers(url, chat, count, sql, enabled, sessions)
+            rates[label].append(rate)
+            for key, (scans, read) in delta.items():
+                probes[label][key][0] += scans
+                probes[label][key][1] += read
+    conn = await asyncpg.connect(url)
+    try:
+        sums = await conn.fetchrow(
+            "SELECT (SELECT sum(total_cost_micros) FROM chat_messages),"
+            " (SELECT sum(spend_micros) FROM chat_spend_daily),"
+            " (SELECT sum(spend_micros) FROM chat_spend_period_totals WHERE period = 'month')"
+        )
+    finally:
+        await conn.close()
+    assert sums is not None
+    messages, daily, months = sums
+    per_case = sessions * count * rounds * 7
+    # Plain inserts and the journal's are not rolled up; (d) leaves the period totals out.
+    assert daily == messages - 2 * per_case, (daily, messages)
+    assert months == messages - 3 * per_case, (months, messages)
+    plain = rates[labels[0]]
+    rows: list[list[str]] = []
+    for label in labels:
+        per_round = statistics.median(r / p for r, p in zip(rates[label], plain, strict=True))
+        per_probe = [
+            f"{probes[label][k][1] / probes[label][k][0]:.0f}" if probes[label][k][0] else "-"
+            for k in _PROBED
+        ]
+        rows.append([label, f"{statistics.median(rates[label]):.0f}", f"{per_round:.2f}", *per_probe])
+    harness.print_table(
+        [
+            f"{sessions} writers of one user",
+            "msg/s (median)",
+            "of plain, per round",
+            "entries read per daily probe",
+            "per totals probe",
+        ],
+        rows,
+    )
+    print(f"# load at the end {os.getloadavg()[0]:.2f}")
+
+
 async def leftover(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -315,6 +549,11 @@ async def main() -> None:
         help="only the 16 writers of one user, with the rollup trigger functions of 000003, 000008 and 000011",
     )
     parser.add_argument(
+        "--forms",
+        action="store_true",
+        help="with --rollup-only: the rollup in the INSERT statement (a CTE) against the trigger",
+    )
+    parser.add_argument(
         "--writers",
         type=int,
         default=WRITERS,
@@ -333,6 +572,11 @@ async def main() -> None:
         seeded = await harness.seed_directory(url, 1000)
         pairs = list(zip(seeded.users, seeded.chats, strict=True))
         one = [pairs[1]]
+        if args.rollup_only and args.forms:
+            await statement_forms(
+                url, one[0][1], 100 if args.quick else 300, 1 if args.quick else 7, args.writers
+            )
+            return
         if args.rollup_only:
             await rollup_before_and_after(
                 url, one[0][1], 100 if args.quick else 400, 1 if args.quick else 5, args.writers
