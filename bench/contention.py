@@ -22,8 +22,9 @@ writer of the user holds), taking turns. ``--rollup-only --forms`` compares inst
 rollup's statements run (BENCHMARKS.md, "16 writers of one user: the rollup in the INSERT
 statement"): the current trigger, and the one-message INSERT as a data-modifying CTE that also does
 the rollup's upserts and queues no trigger event (in the scratch database only: a ``rolled_up``
-column and a row trigger guarded by it), with and without the period totals; each case also prints
-how many index entries each upsert's arbiter probe read.
+column and a row trigger guarded by it), with and without the period totals, a journal append, and
+the current trigger with a user per writer (what the rollup costs when no two writers share a user);
+each case also prints how many index entries each upsert's arbiter probe read.
 """
 
 import asyncio
@@ -575,6 +576,8 @@ async def main() -> None:
         help=f"writers of one user with --rollup-only (default {WRITERS})",
     )
     args = parser.parse_args()
+    if args.forms and not args.rollup_only:
+        parser.error("--forms compares the 16 writers' statements: it needs --rollup-only")
     pair_count = args.pairs or (100 if args.quick else 300)
     concurrencies = (1, 8, 64) if args.quick else (1, 8, 32, 64)
     per_client = 3 if args.quick else 10
