@@ -1,6 +1,6 @@
 """Benchmark: the spend ranking and spend history at 100k users and 1M messages this month.
 
-    .venv/bin/python bench/ranking.py [--quick] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/ranking.py [--quick] [--journal-rows N] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Creates a scratch database (``spendlimits_bench_ranking``, dropped at the end unless --keep) with
 100,000 users (quick: 10,000) in one organization (harness.seed_directory: two limited groups,
@@ -10,26 +10,29 @@ own overrides for every 7th user), then 1,000,000 priced messages (quick: 100,00
 - **whole month**: every day of the previous month, asked about at its last day: the most rollup
   rows a month can have (the worst case for the ranking's aggregation).
 
-The messages are inserted by four sessions at once, each in a rollup slot of its own (as through
-a pool of connections in production), so a user's spend lies in up to four slot rows of the
-rollup and of the period totals (migration 000008). Spend is skewed as in real deployments (user i's share of messages ~ (1 - u)^3 over a random u:
-a few heavy users, a long tail); the default limit is set to the 99th percentile of monthly
-spend, the groups to 2x and 0.5x of it and own overrides to 3x, so about 1% of users are at their
-limit and the share filter has something to find.
+The messages are inserted by four sessions at once (as through a pool of connections in
+production). They land in the spend journal (migration 000012), which the benchmark then folds, as
+the server's folder would have: one folded row per user and period. Spend is skewed as in real
+deployments (user i's share of messages ~ (1 - u)^3 over a random u: a few heavy users, a long
+tail); the default limit is set to the 99th percentile of monthly spend, the groups to 2x and 0.5x
+of it and own overrides to 3x, so about 1% of users are at their limit and the share filter has
+something to find.
 
 For each month and request: which path answered, how many statements it ran and the median time
 spent in them (the service's own ``spendlimits_db_statements_total`` and statement-duration sum:
 the database's time plus the round trips, without the Python around them), and the median wall
-time of ``insight.ranking.ranking`` in this process. Also the general statement (every user resolved) once, as the baseline pruning avoids,
-and the history loader's statement for 10 and 100 users x 30 days (constant statements: one per
-batch; time should follow the number of rows, not the number of messages).
+time of ``insight.ranking.ranking`` in this process; first with the journal folded, then again
+with ``--journal-rows`` recent writes left unfolded in the period (one-message inserts, each a
+journal row, users picked with the same skew; what the readers pay for a journal the folder has
+not reached yet, normally a fold interval's writes). Also the general statement (every user
+resolved) once, as the baseline pruning avoids, and the history loader's statement for 10 and 100
+users x 30 days (constant statements: one per batch; time should follow the number of rows, not the
+number of messages).
 """
 
 import asyncio
 import functools
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -50,19 +53,15 @@ from spendlimits.insight.ranking import RankingOrder, RankingRequest, general_ra
 from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.settings import Settings
 
-# slot_sessions is shared with the ranking's tests, outside the package.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.db.slots import slot_sessions
-
 SCRATCH = "spendlimits_bench_ranking"
 STATEMENTS = "spendlimits_db_statements_total"
 STATEMENT_SECONDS = "spendlimits_db_statement_duration_seconds_sum"
 
 
-#: Sessions that insert the messages, each in a slot of its own (pg_backend_pid() % SLOTS): as in
-#: production, where a user's messages arrive through several pooled connections, each user's
-#: spend lies in several slot rows of the rollup and of the period totals.
+#: Sessions that insert the messages at once, as through a pool of connections.
 SESSIONS = 4
+#: Recent writes left in the journal for the second measurement of each month, by default.
+JOURNAL_ROWS = 2_000
 
 
 async def add_skewed_messages(
@@ -71,7 +70,7 @@ async def add_skewed_messages(
     """``count`` messages over [start, end), users picked with a skew toward the first chats,
     inserted by SESSIONS sessions at once (message g by session g % SESSIONS)."""
     began = time.perf_counter()
-    sessions = await slot_sessions(url, SESSIONS, command_timeout=3600)
+    sessions = [await asyncpg.connect(url, command_timeout=3600) for _ in range(SESSIONS)]
 
     async def insert(k: int, conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT setseed($1)", 0.42 + k / 100)
@@ -93,11 +92,47 @@ async def add_skewed_messages(
 
     try:
         await asyncio.gather(*(insert(k, conn) for k, conn in enumerate(sessions)))
+        # What the server's folder would have done since (migration 000012).
+        await sessions[0].execute("SELECT spendlimits_fold_spend_journal()")
         await sessions[0].execute("VACUUM ANALYZE")
     finally:
         for conn in sessions:
             await conn.close()
     return time.perf_counter() - began
+
+
+async def add_recent_writes(url: str, chats: list[uuid.UUID], count: int, day: datetime) -> int:
+    """``count`` one-message inserts on ``day`` (one statement each, so one journal row each: the
+    writes the folder has not reached yet), users picked with the seed's skew; returns the
+    journal's length."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT setseed(0.77)")
+        picks = await conn.fetch(
+            """
+            SELECT ($1::uuid[])[1 + floor(cardinality($1::uuid[]) * power(random(), 3))::int] AS chat,
+                   1 + (g::bigint * 7919) % 5000 AS cost
+            FROM generate_series(1, $2) g
+            """,
+            chats,
+            count,
+        )
+        await conn.executemany(
+            "INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at) VALUES ($1, 'assistant', $2, $3)",
+            [(r["chat"], r["cost"], day) for r in picks],
+        )
+        return int(await conn.fetchval("SELECT count(*) FROM chat_spend_journal"))
+    finally:
+        await conn.close()
+
+
+async def fold(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT spendlimits_fold_spend_journal()")
+        await conn.execute("VACUUM ANALYZE chat_spend_journal")
+    finally:
+        await conn.close()
 
 
 async def set_limits(url: str, first_day: datetime, end_day: datetime) -> int:
@@ -173,7 +208,7 @@ def _row(name: str, path: str, t: Timing) -> list[Any]:
 
 
 async def measure_month(
-    engine: AsyncEngine, organization: uuid.UUID, at: datetime, runs: int
+    engine: AsyncEngine, organization: uuid.UUID, at: datetime, runs: int, *, baseline: bool = True
 ) -> list[list[Any]]:
     requests = [
         ("SPEND_DESC", RankingOrder.SPEND_DESC, None, None),
@@ -201,10 +236,12 @@ async def measure_month(
 
             t = await timed(runs, run)
             rows.append(_row(name, path, t))
-        baseline = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, at, 50, 0)
+        if not baseline:
+            return rows
+        every_user = RankingRequest(RankingOrder.SHARE_OF_LIMIT_DESC, None, None, at, 50, 0)
         # Longer than the service's statement timeout allows: that is the point of the baseline.
         await conn.exec_driver_sql("SET statement_timeout = '120s'")
-        t = await timed(1, lambda: general_ranking(conn, baseline))
+        t = await timed(1, lambda: general_ranking(conn, every_user))
         rows.append(_row("SHARE_OF_LIMIT_DESC, every user resolved (baseline)", "general", t))
     return rows
 
@@ -234,6 +271,12 @@ async def measure_history(
 
 async def main() -> None:
     parser = harness.base_arguments(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--journal-rows",
+        type=int,
+        default=JOURNAL_ROWS,
+        help="recent writes left unfolded for each month's second measurement (0: none)",
+    )
     args = parser.parse_args()
     users, messages, runs = (10_000, 100_000, 3) if args.quick else (100_000, 1_000_000, 5)
     await harness.machine_notes(args.database_url)
@@ -263,21 +306,27 @@ async def main() -> None:
                     )
                     total_rows = await conn.fetchval(
                         """
-                        SELECT count(*) FROM chat_spend_period_totals
+                        SELECT count(*) FROM chat_spend_period_totals_folded
                         WHERE period = 'month' AND period_start = $1
                         """,
                         first.date(),
                     )
                 finally:
                     await conn.close()
+                header = ["request", "answered by", "statements", "ms in statements", "ms wall", "totalCount"]
                 print(
-                    f"\n## {label}: {rollup_rows:,} rollup rows in the period, {total_rows:,} slot rows of"
-                    f" month totals, default limit {limit:,} micros\n"
+                    f"\n## {label}: {rollup_rows:,} rollup rows in the period, {total_rows:,} folded rows of"
+                    f" month totals, default limit {limit:,} micros\n\n### journal folded\n"
                 )
-                harness.print_table(
-                    ["request", "answered by", "statements", "ms in statements", "ms wall", "totalCount"],
-                    await measure_month(engine, seeded.organization, at, runs),
-                )
+                harness.print_table(header, await measure_month(engine, seeded.organization, at, runs))
+                if args.journal_rows:
+                    # Recent writes: the day of ``at``, inside the period.
+                    journal = await add_recent_writes(url, seeded.chats, args.journal_rows, at)
+                    print(f"\n### {journal:,} journal rows not folded\n")
+                    harness.print_table(
+                        header, await measure_month(engine, seeded.organization, at, runs, baseline=False)
+                    )
+                    await fold(url)
             print("\n## spend history (one statement per batch)\n")
             harness.print_table(
                 ["series", "statements", "ms in statements", "ms wall", "points"],

@@ -5,9 +5,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.insight import ranking as ranking_module
@@ -20,13 +20,12 @@ from spendlimits.insight.ranking import (
     uses_resolution,
 )
 from spendlimits.limits.periods import Period
-from tests.conftest import plain
-from tests.db.slots import slot_sessions
 from tests.limits.factories import LimitFactory
 
 AT = datetime(2025, 6, 15, 12, tzinfo=UTC)
 IN_JUNE = datetime(2025, 6, 3, tzinfo=UTC)
 IN_MAY = datetime(2025, 5, 30, tzinfo=UTC)
+IN_JULY = datetime(2025, 7, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -199,60 +198,129 @@ async def test_equal_shares_go_to_the_higher_spend_first_in_every_path(
     assert [r.user_id for r in pruned.items] == [r.user_id for r in general.items] == [zed]
 
 
-async def spread(sessions: list[asyncpg.Connection], chat: uuid.UUID, cost: int, parts: int) -> None:
-    """``cost`` in the chat, in ``parts`` messages from as many sessions (so as many slots)."""
-    for i in range(parts):
-        share = cost // parts + (cost % parts if i == 0 else 0)
-        await sessions[i].execute(
-            "INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at) VALUES ($1, 'assistant', $2, $3)",
-            chat,
-            share,
-            IN_JUNE,
-        )
+async def fold(engine: AsyncEngine) -> int:
+    """What the server does in the background: the journal into the folded rows."""
+    async with engine.begin() as conn:
+        moved = await conn.scalar(text("SELECT spendlimits_fold_spend_journal()"))
+    assert moved is not None
+    return int(moved)
 
 
-async def world_of_slots(make: LimitFactory, database_url: str) -> dict[str, uuid.UUID]:
-    """Many users with equal spend (ties broken by username, created out of name order), spend in
-    one to four slots, a deleted big spender, a user whose spend was deleted back to 0, spend of
-    another month, users who spent nothing; limits of every tier."""
+async def execute(engine: AsyncEngine, sql: str, **params: object) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
+
+
+#: When the spend of world_of_journal is folded: never (all of it in the journal), between its two
+#: phases (the first folded, the second, with its negative deltas, in the journal), or after both.
+FOLDS = (
+    "never",
+    "between",
+    # The fold of 000012 proposes a net decrease as a row to INSERT ... ON CONFLICT DO UPDATE, and
+    # PostgreSQL checks the CHECK (spend_micros >= 0) on that proposed row before it finds the
+    # conflict: a fold of a lowered cost or a deleted message fails. Reported to the lead (who owns
+    # the migration); remove this mark once the fold updates existing keys instead.
+    pytest.param(
+        "after",
+        marks=pytest.mark.xfail(strict=True, raises=IntegrityError, reason="the fold fails on net decreases"),
+    ),
+)
+
+
+async def world_of_journal(make: LimitFactory, engine: AsyncEngine, folds: str) -> dict[str, uuid.UUID]:
+    """Many users with equal spend (ties broken by username, created out of name order), reached in
+    four ways that put it in the folded rows and the journal differently, a deleted big spender, a
+    user whose spend was deleted back to 0, spend of the months before and after, users who spent
+    nothing; limits of every tier.
+
+    The first phase writes; then (``folds`` "between" or "after") a fold; the second phase writes
+    again, lowers costs and deletes messages (negative journal rows against folded spend); then
+    ("after") another fold. The four ways to a user's final spend ``target``:
+
+    - one message of ``target``, in the first phase;
+    - 10 in the first phase, ``target - 10`` in the second (in another organization's chat when the
+      user has one): folded low, lifted by the journal, so the top of the folded index does not
+      show them;
+    - a message of ``target + 1000`` in the first phase, its cost lowered to ``target`` in the
+      second: folded high, taken down by a negative delta;
+    - ``target`` and 700 in the first phase, the 700 message deleted in the second.
+    """
     a, b = await make.organization("a"), await make.organization("b")
     await make.enable(1000, Period.MONTH)
     ids = {"a": a, "b": b}
-    sessions = await slot_sessions(plain(database_url), 4)
-    try:
-        for i in reversed(range(36)):
-            name = f"user{i:02}"
-            user = await make.user(name, organizations=(a, b) if i % 3 else (b,))
-            ids[name] = user
-            if i % 6 == 5:
-                continue  # spent nothing
-            chat = await make.chat(user, a if i % 3 else b)
-            # Five levels of spend, each shared by several users; one to four slots each.
-            await spread(sessions, chat, 120 * (i % 5 + 1), parts=i % 4 + 1)
-            if i % 7 == 0:
-                await make.user_override(user, 200 + 10 * i)
-        await make.limited_group(a, "half", 400, tuple(ids[f"user{i:02}"] for i in range(1, 36, 2) if i % 3))
-        gone = await make.user("gone", organizations=(a,))
-        await spread(sessions, await make.chat(gone, a), 10_000, parts=3)
-        await make.delete_user(gone)
-        zero = await make.user("aaa-zero", organizations=(a,))
-        zero_chat = await make.chat(zero, a)
-        await spread(sessions, zero_chat, 500, parts=2)
-        await sessions[0].execute("DELETE FROM chat_messages WHERE chat_id = $1", zero_chat)
-        await make.spend(ids["user01"], a, 100_000, at=IN_MAY)
-    finally:
-        for conn in sessions:
-            await conn.close()
+    # The second phase: (what, the chat or message, the cost).
+    second: list[tuple[str, uuid.UUID, int]] = []
+    for i in reversed(range(36)):
+        name = f"user{i:02}"
+        user = await make.user(name, organizations=(a, b) if i % 3 else (b,))
+        ids[name] = user
+        if i % 6 == 5:
+            continue  # spent nothing
+        home = a if i % 3 else b
+        chat = await make.chat(user, home)
+        target = 120 * (i % 5 + 1)  # five levels of spend, each shared by several users
+        way = i % 4
+        if way == 0:
+            await make.message(chat, target, created_at=IN_JUNE)
+        elif way == 1:
+            await make.message(chat, 10, created_at=IN_JUNE)
+            other = await make.chat(user, b if home == a else a) if i % 3 else chat
+            second.append(("message", other, target - 10))
+        elif way == 2:
+            message = await make.message(chat, target + 1000, created_at=IN_JUNE)
+            second.append(("update", message, target))
+        else:
+            await make.message(chat, target, created_at=IN_JUNE)
+            extra = await make.message(chat, 700, created_at=IN_JUNE)
+            second.append(("delete", extra, 0))
+        if i % 7 == 0:
+            await make.user_override(user, 200 + 10 * i)
+    await make.limited_group(a, "half", 400, tuple(ids[f"user{i:02}"] for i in range(1, 36, 2) if i % 3))
+    gone = await make.user("gone", organizations=(a,))
+    gone_chat = await make.spend(gone, a, 10_000, at=IN_JUNE)
+    zero = await make.user("aaa-zero", organizations=(a,))
+    zero_chat = await make.spend(zero, a, 500, at=IN_JUNE)
+
+    if folds != "never":
+        assert await fold(engine) > 0
+    for kind, row, cost in second:
+        if kind == "message":
+            await make.message(row, cost, created_at=IN_JUNE)
+        elif kind == "update":
+            await execute(
+                engine, "UPDATE chat_messages SET total_cost_micros = :cost WHERE id = :id", id=row, cost=cost
+            )
+        else:
+            await execute(engine, "DELETE FROM chat_messages WHERE id = :id", id=row)
+    await make.message(gone_chat, 5_000, created_at=IN_JUNE)
+    await make.delete_user(gone)
+    await execute(engine, "DELETE FROM chat_messages WHERE chat_id = :chat", chat=zero_chat)
+    # Other months' spend, in the journal until the last fold: it must not count in June.
+    await make.spend(ids["user01"], a, 100_000, at=IN_MAY)
+    await make.spend(ids["user02"], a, 100_000, at=IN_JULY)
+    if folds == "after":
+        assert await fold(engine) > 0
+
+    async with engine.connect() as conn:
+        journal = await conn.scalar(text("SELECT count(*) FROM chat_spend_journal"))
+        negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_journal WHERE delta_micros < 0"))
+        folded = await conn.scalar(text("SELECT count(*) FROM chat_spend_period_totals_folded"))
+    # The world is what the test says it is: spend in the journal only, in both, or folded only.
+    if folds == "after":
+        assert journal == 0 and folded
+    else:
+        assert negative and (folds == "never") == (folded == 0)
     return ids
 
 
 PAGES = ((5, 0), (5, 5), (7, 14), (10, 25), (6, 30), (50, 0), (4, 40))
 
 
+@pytest.mark.parametrize("folds", FOLDS)
 async def test_by_spend_needs_several_rounds_of_the_threshold_scan_and_ranks_as_the_general_one(
-    engine: AsyncEngine, make: LimitFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, make: LimitFactory, monkeypatch: pytest.MonkeyPatch, folds: str
 ) -> None:
-    await world_of_slots(make, database_url)
+    await world_of_journal(make, engine, folds)
     rounds: list[int] = []
     real = ranking_module._spenders
 
@@ -260,14 +328,10 @@ async def test_by_spend_needs_several_rounds_of_the_threshold_scan_and_ranks_as_
         rounds.append(kw["scan"])
         return await real(*args, **kw)
 
-    monkeypatch.setattr(ranking_module, "SCAN_ROWS", 3)
+    monkeypatch.setattr(ranking_module, "SCAN_ROWS", 1)
     monkeypatch.setattr(ranking_module, "SCAN_PER_RANK", 1)
     monkeypatch.setattr(ranking_module, "_spenders", counted)
     async with engine.connect() as conn:
-        slots = await conn.scalar(
-            text("SELECT count(DISTINCT slot) FROM chat_spend_period_totals WHERE period = 'month'")
-        )
-        assert slots and slots >= 4
         most = 0
         for limit, offset in PAGES:
             rounds.clear()
@@ -281,23 +345,26 @@ async def test_by_spend_needs_several_rounds_of_the_threshold_scan_and_ranks_as_
             assert fast.total_count == general.total_count == 37
             most = max(most, len(rounds))
     # Ties at the page's edge keep the scan going: this test would check one round only otherwise.
-    assert most >= 3
+    # With nothing folded there is nothing to scan: every spender is in the journal, seen at once.
+    assert most >= (1 if folds == "never" else 2)
 
 
+@pytest.mark.parametrize("folds", FOLDS)
 @pytest.mark.parametrize("order", list(RankingOrder))
 @pytest.mark.parametrize("small_organization", [0, 2_000])
 async def test_the_pruned_ranking_from_the_period_totals_is_the_general_one(
     engine: AsyncEngine,
     make: LimitFactory,
-    database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     order: RankingOrder,
     small_organization: int,
+    folds: str,
 ) -> None:
     """Candidates come from the threshold scan over several rounds (or, for an organization of at
-    most SMALL_ORGANIZATION members, from its members' rows): every page decided equals the oracle."""
-    ids = await world_of_slots(make, database_url)
-    monkeypatch.setattr(ranking_module, "SCAN_ROWS", 3)
+    most SMALL_ORGANIZATION members, from its members' rows), with spend folded, in the journal
+    (negative deltas included) or both: every page decided equals the oracle."""
+    ids = await world_of_journal(make, engine, folds)
+    monkeypatch.setattr(ranking_module, "SCAN_ROWS", 1)
     monkeypatch.setattr(ranking_module, "SCAN_PER_RANK", 1)
     monkeypatch.setattr(ranking_module, "CHUNK", 2)
     monkeypatch.setattr(ranking_module, "SMALL_ORGANIZATION", small_organization)
@@ -320,6 +387,44 @@ async def test_the_pruned_ranking_from_the_period_totals_is_the_general_one(
                             [(r.spend_micros, r.share_of_limit) for r in general.items],
                         )
     assert decided >= 30
+
+
+async def test_a_user_lifted_by_the_journal_alone_tops_the_ranking_and_the_share_filter(
+    engine: AsyncEngine, make: LimitFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folded rows alone would rank ``low`` last and leave ``high`` first: the journal (a new
+    message of ``low``, ``high``'s cost lowered after the fold) reverses them, and a user counted in
+    both the folded range and the journal is counted once."""
+    a = await make.organization("a")
+    await make.enable(1000, Period.MONTH)
+    users = {name: await make.user(name, organizations=(a,)) for name in ("high", "low", "mid", "other")}
+    high_message = await make.message(await make.chat(users["high"], a), 900, created_at=IN_JUNE)
+    low_chat = await make.spend(users["low"], a, 1, at=IN_JUNE)
+    await make.spend(users["mid"], a, 500, at=IN_JUNE)
+    for i in range(20):  # folded rows above low's, so a short scan does not reach it
+        await make.spend(await make.user(f"filler{i:02}", organizations=(a,)), a, 100 + i, at=IN_JUNE)
+    await fold(engine)
+    await execute(engine, "UPDATE chat_messages SET total_cost_micros = 50 WHERE id = :id", id=high_message)
+    await make.message(low_chat, 949, created_at=IN_JUNE)
+    await make.spend(users["mid"], a, 100, at=IN_JUNE)  # folded 500 and journal 100: 600, once
+    monkeypatch.setattr(ranking_module, "SCAN_ROWS", 1)
+    monkeypatch.setattr(ranking_module, "SCAN_PER_RANK", 1)
+    async with engine.connect() as conn:
+        by_spend = await ranking(conn, at=AT, limit=2, offset=0)
+        assert [(r.user_id, r.spend_micros) for r in by_spend.items] == [
+            (users["low"], 950),
+            (users["mid"], 600),
+        ]
+        for order in RankingOrder:
+            request = RankingRequest(order, None, 0.55, AT, 10, 0)
+            pruned = await pruned_ranking(conn, request)
+            assert pruned is not None
+            assert pruned == await general_ranking(conn, request)
+            assert [(r.user_id, r.spend_micros) for r in pruned.items] == [
+                (users["low"], 950),
+                (users["mid"], 600),
+            ]
+            assert pruned.total_count == 2
 
 
 @pytest.mark.parametrize("order", list(RankingOrder))

@@ -10,12 +10,21 @@ status statement calls (migration 000003); both functions resolve through ``spen
 
 Resolving every user is what makes a ranking slow (about 1.3 s for 100k users), and so is summing
 one period of the rollup for every user (0.1-0.4 s at 1M messages), so the fast paths read the
-per-user period totals of migration 000008 (``chat_spend_period_totals``: one row per user, period
-kind, period start and slot, kept by the rollup's trigger) through an exact **threshold scan**: slot
-rows of the period by spend, highest first, from an index; every user seen gets their exact total
-(the sum of their slot rows); a user not seen has every slot row at most the lowest row read, so
-at most SLOTS times it in all. Ranks whose key beats that bound are final; otherwise the scan reads
-four times as many rows. Three ways:
+per-user period totals (migrations 000008 and 000012) through an exact **threshold scan**. Since
+000012 a user's total in a period has two parts: their one folded row
+(``chat_spend_period_totals_folded``, one row per period kind, period start and user, kept by the
+folder ``spendlimits_fold_spend_journal``) and their rows not yet folded (``chat_spend_journal``,
+signed deltas per day, negative for a lowered cost or a deleted message). The scan reads folded
+rows of the period by spend, highest first, from an index, and counts as seen every user it read
+and every user with journal rows in the period (one pass over the journal, which the folder keeps
+to about one fold interval of writes); every user seen gets their exact total (folded row plus
+journal deltas). A user not seen has no journal row in the period, so their total is their folded
+row, which is at most the lowest row read (``edge``): that is the bound. Ranks whose key beats it
+are final; otherwise the scan reads four times as many rows. The journal users have to be seen,
+not bounded: a folded row says nothing of the deltas waiting to be added to it. Exactness never
+depends on the fold having run (one statement reads both parts in one snapshot, and a fold moves
+rows from one to the other in one transaction); only the journal's length, and so the cost of
+reading it, does. Three ways:
 
 - **by spend**, over all organizations, without a share filter: a user's key is their whole
   spend in the period (0 for everyone while limits are off), so the page comes from the scan
@@ -26,9 +35,10 @@ four times as many rows. Three ways:
   can have is an upper bound of their share. Candidates come from the scan, highest spend first,
   and only those it vouches for are resolved, exactly, until the page's last key beats every bound
   left. With a share filter, every passing user is needed (for totalCount), so one statement
-  (``_FILTERED``) does it all: it sums the period's totals for every user (a threshold scan would
-  look up every user with a slot row of an eighth of the filter's spend, 9x the candidates), keeps
-  those whose whole spend reaches the filter's share of the lowest limit, resolves them in one
+  (``_FILTERED``) does it all: its candidates are the users whose folded row reaches the filter's
+  share of the lowest limit (a range of the same index: the candidates themselves, not every
+  user) and the users with journal rows in the period (whose deltas may lift them over it), each
+  counted once; it keeps those whose exact whole spend reaches that share, resolves them in one
   ``spendlimits_resolve`` call (set-based since migration 000010) and returns the live ones whose
   whole spend reaches the share of their own limit. A user whose limit is not scoped to an
   organization (``scope_organization_id``, from the resolution) is decided by that alone, since
@@ -146,18 +156,19 @@ def _general(order: RankingOrder) -> Any:
 
 _GENERAL = {order: _general(order) for order in RankingOrder}
 
-# What every fast path reads first: the configuration, the configured period's start (the key of
-# chat_spend_period_totals), the number of live users (of the organization) and, for the pruned
-# path, the lowest limit anyone can have: the default, a live user's own override or a group's
-# override (whichever wins for a user, it is one of these; taken over everyone, also for an
-# organization's ranking: a lower bound still, read from one index probe). Live users are counted
-# by the count table of migration 000007; an organization's, as its members less its deleted ones
-# (few, through a partial index), not over every member's user row.
+# What every fast path reads first: the configuration, the configured period's first day (the key
+# of the period totals) and end day (the journal's rows are per day: those of [first, end) count),
+# the number of live users (of the organization) and, for the pruned path, the lowest limit anyone
+# can have: the default, a live user's own override or a group's override (whichever wins for a
+# user, it is one of these; taken over everyone, also for an organization's ranking: a lower bound
+# still, read from one index probe). Live users are counted by the count table of migration 000007;
+# an organization's, as its members less its deleted ones (few, through a partial index), not over
+# every member's user row.
 _META = text(
     f"""
     WITH config AS (SELECT enabled, default_limit_micros, period FROM chat_usage_limit_config),
     {_PERIODS}
-    SELECT c.enabled, c.period, p.first_day,
+    SELECT c.enabled, c.period, p.first_day, p.end_day,
            CASE WHEN CAST(:organization_id AS uuid) IS NULL
                 THEN (SELECT n FROM directory_counts WHERE name = 'users')
                 ELSE (SELECT count(*) FROM organization_members om
@@ -177,22 +188,30 @@ _META = text(
 )
 
 
-def _top(head: str) -> Any:
-    """Live users (of the organization) with spend in the period, by their whole spend (exact,
-    summed over their slot rows), highest first, at most ``:keep``. ``head`` picks the slot rows whose users are looked at; the statement
-    also returns how many rows it picked (``scanned``) and the lowest of them (``edge``)."""
+# A user's journal rows in the period, summed: one pass over the journal (its only index is the
+# user's, and this reads every user's rows; the folder keeps it short). Materialized: read once.
+_JOURNAL = """
+    journal AS MATERIALIZED (
+        SELECT j.user_id, sum(j.delta_micros)::bigint AS delta_micros
+        FROM chat_spend_journal j
+        WHERE j.day >= CAST(:first_day AS date) AND j.day < CAST(:end_day AS date)
+        GROUP BY j.user_id
+    )"""
+
+# A folded total by primary key, for a user not read from the index (0 when they have none).
+_FOLDED_OF = """
+    coalesce((SELECT f.spend_micros FROM chat_spend_period_totals_folded f
+              WHERE f.period = :period AND f.period_start = :period_start AND f.user_id = {user}), 0)"""
+
+
+def _top(exact: str) -> Any:
+    """Live users (of the organization) with spend in the period, by their exact whole spend,
+    highest first, at most ``:keep``. ``exact`` defines ``head``, the folded rows the scan read, and
+    ``exact``, the users looked at with their exact totals; the statement also returns how many rows
+    the scan read (``scanned``) and the lowest of them (``edge``)."""
     return text(
         f"""
-        WITH head AS ({head}),
-        -- One primary-key lookup per user seen (a join would read the whole period instead);
-        -- materialized, or the lookup would run once per reference.
-        exact AS MATERIALIZED (
-            SELECT s.user_id, (
-                SELECT sum(t.spend_micros) FROM chat_spend_period_totals t
-                WHERE t.user_id = s.user_id AND t.period = :period AND t.period_start = :period_start
-            )::bigint AS spend_micros
-            FROM (SELECT DISTINCT user_id FROM head) s
-        )
+        WITH {exact}
         SELECT h.scanned, h.edge, c.user_id, c.username, c.spend_micros
         FROM (SELECT count(*) AS scanned, min(spend_micros) AS edge FROM head) h
         LEFT JOIN LATERAL (
@@ -209,23 +228,46 @@ def _top(head: str) -> Any:
     )
 
 
-# The threshold scan: the period's slot rows from the top of the index, highest first.
+# The threshold scan: the period's folded rows from the top of the index, highest first (one per
+# user, so the row read is the user's folded total), and every user with journal rows in the
+# period. A user in both is one row of the full join, their folded row plus their deltas; a journal
+# user below the scan gets their folded row by primary key (one probe each, only for them). Such a
+# user whose total ends up at most the edge is left out: the bound (the edge) covers them as it
+# covers the users not seen, and the journal's users, most of them below any page, are not each
+# looked up in users and returned for nothing. Not once the scan read every row: the bound is 0.
 _TOP_OF_PERIOD = _top(
-    """
-    SELECT t.user_id, t.spend_micros FROM chat_spend_period_totals t
-    WHERE t.period = :period AND t.period_start = :period_start
-    ORDER BY t.spend_micros DESC
-    LIMIT :scan
-    """
+    f"""{_JOURNAL},
+    head AS MATERIALIZED (
+        SELECT t.user_id, t.spend_micros FROM chat_spend_period_totals_folded t
+        WHERE t.period = :period AND t.period_start = :period_start
+        ORDER BY t.spend_micros DESC
+        LIMIT :scan
+    ),
+    exact AS MATERIALIZED (
+        SELECT x.user_id, x.spend_micros FROM (
+            SELECT coalesce(h.user_id, j.user_id) AS user_id, h.user_id IS NOT NULL AS read,
+                   coalesce(h.spend_micros, {_FOLDED_OF.format(user="j.user_id")})
+                   + coalesce(j.delta_micros, 0) AS spend_micros
+            FROM head h FULL JOIN journal j ON j.user_id = h.user_id
+        ) x
+        WHERE x.read
+           OR x.spend_micros > (SELECT min(spend_micros) FROM head)
+           OR (SELECT count(*) FROM head) < :scan
+    )"""
 )
-# A small organization: every member's rows (cheaper than scanning the whole period for them).
+# A small organization: every member's rows, folded and not, through the view (cheaper than
+# scanning the whole period for them); nothing is bounded, so there is no head.
 _TOP_OF_MEMBERS = _top(
     """
-    SELECT t.user_id, t.spend_micros FROM organization_members om
-    JOIN chat_spend_period_totals t ON t.user_id = om.user_id
-    WHERE om.organization_id = CAST(:organization_id AS uuid)
-      AND t.period = :period AND t.period_start = :period_start
-    """
+    head AS (SELECT NULL::bigint AS spend_micros WHERE false),
+    exact AS MATERIALIZED (
+        SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
+        FROM organization_members om
+        JOIN chat_spend_period_totals t ON t.user_id = om.user_id
+        WHERE om.organization_id = CAST(:organization_id AS uuid)
+          AND t.period = :period AND t.period_start = :period_start
+        GROUP BY t.user_id
+    )"""
 )
 
 
@@ -271,20 +313,29 @@ def _filtered(spend: str) -> Any:
     )
 
 
-# Summed over the whole period: a threshold scan would have to read every slot row of at least an
-# eighth of :min_spend and look up every user seen (36k users for 4k candidates at 100k users).
-# The period's rows come in user order from the primary key, so the sum streams. Compared as
-# numeric (what sum(bigint) is) with an integer: no conversion per user.
+# Who can reach :min_spend: a user without journal rows in the period has exactly their folded
+# row, so only those whose row reaches it (a range of the top index, read from its top down to
+# :min_spend: the candidates, not every user of the period); a user with journal rows may be lifted
+# over it (or taken under it) by their deltas, so every one of them is looked at, once: the full
+# join gives a user in both sets one row, their folded row plus their deltas.
 _FILTERED = _filtered(
-    """
-    SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
-    FROM chat_spend_period_totals t
-    WHERE t.period = :period AND t.period_start = :period_start
-    GROUP BY t.user_id
-    HAVING sum(t.spend_micros) >= CAST(:min_spend AS numeric)
+    f"""
+    WITH {_JOURNAL}
+    SELECT x.user_id, x.spend_micros FROM (
+        SELECT coalesce(h.user_id, j.user_id) AS user_id,
+               coalesce(h.spend_micros, {_FOLDED_OF.format(user="j.user_id")})
+               + coalesce(j.delta_micros, 0) AS spend_micros
+        FROM (
+            SELECT t.user_id, t.spend_micros FROM chat_spend_period_totals_folded t
+            WHERE t.period = :period AND t.period_start = :period_start
+              AND t.spend_micros >= CAST(:min_spend AS bigint)
+        ) h
+        FULL JOIN journal j ON j.user_id = h.user_id
+    ) x
+    WHERE x.spend_micros >= CAST(:min_spend AS bigint)
     """
 )
-# A small organization: its members' rows only.
+# A small organization: its members' rows only, folded and not, through the view.
 _FILTERED_MEMBERS = _filtered(
     """
     SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
@@ -315,6 +366,8 @@ class _Meta:
     enabled: bool
     period: str
     period_start: date
+    #: The day after the period (exclusive), for the journal's days.
+    end_day: date
     live_count: int
     lowest_limit: int | None
 
@@ -324,7 +377,7 @@ async def _meta(
 ) -> _Meta:
     params = _windows(at) | {"organization_id": organization_id, "with_lowest": with_lowest}
     row = (await conn.execute(_META, params)).one()
-    return _Meta(row.enabled, row.period, row.first_day, int(row.live_count), row.lowest_limit)
+    return _Meta(row.enabled, row.period, row.first_day, row.end_day, int(row.live_count), row.lowest_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,9 +391,10 @@ class _Spender:
 class _Top:
     """Spenders by exact whole spend, highest first (ties by username, then id), the first ``keep``
     of those seen; ``more`` when others seen were left out (they rank after these). Every user not
-    seen who could qualify spent at most ``bound``: none of their slot rows was picked, so each is
-    at most the lowest picked, ``edge``, and there are at most SLOTS of them; 0 once every row was
-    picked (``exhausted``)."""
+    seen spent at most ``bound``: they have no journal row in the period (those are all seen), so
+    their spend is their one folded row, which the scan did not pick: at most the lowest it picked,
+    ``edge`` (journal users whose exact spend came out at most the edge are left out too); 0 once
+    every row was picked (``exhausted``)."""
 
     spenders: list[_Spender]
     more: bool
@@ -348,16 +402,14 @@ class _Top:
     bound: int
 
 
-#: Slot rows per user and period at most: the rollup trigger's slot count (a writer's slot is
-#: pg_backend_pid() % SLOTS, or for a one-row insert the next one no concurrent writer of the user
-#: holds: migration 000011). More slots would spread one user's writers further but loosen this
-#: bound (16 slots cost the share order a second round: BENCHMARKS.md, migration 000011).
-SLOTS = 8
-#: Slot rows read by the first round of the threshold scan: SCAN_ROWS, or SCAN_PER_RANK per rank
+#: Folded rows read by the first round of the threshold scan: SCAN_ROWS, or SCAN_PER_RANK per rank
 #: up to the page's end if more; each further round reads four times as many. Skewed spend makes
-#: the first round enough for a first page.
+#: the first round enough for a first page. A row is a user since migration 000012 (no slots), so
+#: a rank needs one row; two per rank leave the page's last key room to be strictly above the edge
+#: (a key equal to the bound ties with a user not seen and is not final), and cover page users that
+#: the journal's negative deltas move down.
 SCAN_ROWS = 1024
-SCAN_PER_RANK = SLOTS
+SCAN_PER_RANK = 2
 #: An organization with at most this many live members is ranked from its members' rows.
 SMALL_ORGANIZATION = 2_000
 
@@ -370,10 +422,13 @@ async def _spenders(
     scan: int,
     keep: int,
 ) -> _Top:
-    """The top of the period: exact totals of the users of the first ``scan`` slot rows."""
+    """The top of the period: exact totals of the users of the first ``scan`` folded rows and of
+    the users with journal rows in the period."""
     params: dict[str, Any] = {
         "period": meta.period,
         "period_start": meta.period_start,
+        "first_day": meta.period_start,
+        "end_day": meta.end_day,
         "organization_id": organization_id,
         "keep": keep,
     }
@@ -384,7 +439,7 @@ async def _spenders(
         rows = (await conn.execute(_TOP_OF_PERIOD, params | {"scan": scan})).all()
     spenders = [_Spender(r.user_id, r.username, r.spend_micros) for r in rows if r.user_id is not None]
     exhausted = small or rows[0].scanned < scan
-    bound = 0 if exhausted else SLOTS * int(rows[0].edge)
+    bound = 0 if exhausted else int(rows[0].edge)
     return _Top(spenders, len(spenders) >= keep, exhausted, bound)
 
 
@@ -513,6 +568,8 @@ async def _share_filtered(
     params = {
         "period": meta.period,
         "period_start": meta.period_start,
+        "first_day": meta.period_start,
+        "end_day": meta.end_day,
         "organization_id": organization_id,
         "min_spend": math.floor(min_share * meta.lowest_limit * (1 - FILTER_SLACK)),
         "min_share": min_share,
