@@ -19,9 +19,9 @@ per statement) and a folder calling ``spendlimits_fold_spend_journal()`` every 2
 as the server does, against the same INSERTs with the trigger disabled ("plain inserts", no
 folder). Goal: >= 0.85. The folder's rows and time are printed: its cost is part of the price.
 ``--rollup-only`` runs only this, in rounds taking turns (each round starts one case later), and
-adds the same writers with a user each (one chat each: no two writers share a user), against plain
-inserts of those chats; the figure to read is the median of each round's ratio to its own plain
-run. Both modes check at the end that the rollup (the views, and the folded tables once the journal
+adds the journal with no folder (the fold's share of the price) and the same writers with a user
+each (one chat each: no two writers share a user) against plain inserts of those chats; the figure
+to read is the median of each round's ratio to its own plain run. Both modes check at the end that the rollup (the views, and the folded tables once the journal
 is folded) equals the messages' spend but for the plain inserts.
 """
 
@@ -239,18 +239,21 @@ class Folds:
     rows: list[int] = field(default_factory=list)
     #: Folds that found the journal empty.
     empty: int = 0
-    #: Rows the fold after the run moved (what the server's next tick would have folded).
+    #: Rows the fold after each run moved (what the server's next tick would have folded; with no
+    #: folder beside the run, all of its rows), and its seconds.
     after: int = 0
+    after_seconds: float = 0.0
 
     def add(self, other: "Folds") -> None:
         self.seconds += other.seconds
         self.rows += other.rows
         self.empty += other.empty
         self.after += other.after
+        self.after_seconds += other.after_seconds
 
     def __str__(self) -> str:
         if not self.rows:
-            return f"{self.empty} folds, nothing to fold"
+            return f"no fold during the runs; after them {self.after:,} rows in {self.after_seconds * 1000:.0f} ms"
         ms = sorted(s * 1000 for s in self.seconds)
         return (
             f"{len(self.rows)} folds moved {sum(self.rows):,} rows ({statistics.median(self.rows):.0f} per fold),"
@@ -281,11 +284,17 @@ async def folder(conn: asyncpg.Connection, stop: asyncio.Event, folds: Folds) ->
 
 
 async def writers(
-    url: str, chats: list[uuid.UUID], count: int, journal: bool, sessions: int = WRITERS
+    url: str,
+    chats: list[uuid.UUID],
+    count: int,
+    journal: bool,
+    sessions: int = WRITERS,
+    fold: bool = True,
 ) -> tuple[float, Folds]:
     """Messages/s from ``sessions`` concurrent sessions inserting one message per statement in
-    autocommit, writer i into ``chats[i % len(chats)]``: with the spend journal's trigger and a
-    folder beside them (``journal``), or with the trigger disabled (plain inserts, no folder)."""
+    autocommit, writer i into ``chats[i % len(chats)]``: with the spend journal's trigger and (with
+    ``fold``) a folder beside them (``journal``), or with the trigger disabled (plain inserts, no
+    folder). A journal run's rows are all folded when it returns."""
     admin = await asyncpg.connect(url)
     folds = Folds()
     try:
@@ -299,16 +308,19 @@ async def writers(
 
         stop = asyncio.Event()
         # The folder's connection is the admin one, opened before the clock starts.
-        folding = asyncio.create_task(folder(admin, stop, folds)) if journal else None
+        folding = asyncio.create_task(folder(admin, stop, folds)) if journal and fold else None
         started = time.perf_counter()
         await asyncio.gather(*(writer(c, chats[i % len(chats)]) for i, c in enumerate(conns)))
         elapsed = time.perf_counter() - started
         stop.set()
         if folding is not None:
             await folding
-            # What the writers' last interval left: folded now, outside the clock (the server's next
-            # tick), so every run starts from an empty journal.
+        if journal:
+            # What the writers' last interval left (or all they wrote, with no folder): folded now,
+            # outside the clock (the server's next tick), so every run starts from an empty journal.
+            started = time.perf_counter()
             folds.after = await fold_once(admin)
+            folds.after_seconds = time.perf_counter() - started
         for conn in conns:
             await conn.close()
     finally:
@@ -342,16 +354,19 @@ async def check_rollup(url: str, unrolled_micros: int) -> None:
     )
 
 
-#: --rollup-only's cases: label -> (the writers' statement runs with the journal, a user per writer).
-CASES: dict[str, tuple[bool, bool]] = {
-    "plain inserts (trigger off), one user": (False, False),
-    "journal + folder, one user": (True, False),
-    "plain inserts, a user per writer": (False, True),
-    "journal + folder, a user per writer": (True, True),
+#: --rollup-only's cases: label -> (the journal's trigger on, a folder beside the writers, a user per
+#: writer). The journal without a folder says what the fold's share of the price is.
+CASES: dict[str, tuple[bool, bool, bool]] = {
+    "plain inserts (trigger off), one user": (False, False, False),
+    "journal + folder, one user": (True, True, False),
+    "journal, no folder, one user": (True, False, False),
+    "plain inserts, a user per writer": (False, False, True),
+    "journal + folder, a user per writer": (True, True, True),
 }
 #: case -> the plain case its per-round ratio is taken against (the same chats).
 BASELINE = {
     "journal + folder, one user": "plain inserts (trigger off), one user",
+    "journal, no folder, one user": "plain inserts (trigger off), one user",
     "plain inserts, a user per writer": "plain inserts (trigger off), one user",
     "journal + folder, a user per writer": "plain inserts, a user per writer",
 }
@@ -367,18 +382,19 @@ async def journal_against_plain(
     labels = list(CASES)
     # Untimed: connections, plans and PL/pgSQL's caches of each case once, a quarter of the count.
     for label in labels:
-        journal, per_user = CASES[label]
-        await writers(url, spread if per_user else [chat], max(count // 4, 1), journal, sessions)
-    plain_messages = sessions * max(count // 4, 1) * 2
+        journal, fold, per_user = CASES[label]
+        await writers(url, spread if per_user else [chat], max(count // 4, 1), journal, sessions, fold)
+    plain_messages = sessions * max(count // 4, 1) * sum(not case[0] for case in CASES.values())
+    print("# per round, msg/s (of its plain run): " + "; ".join(labels), flush=True)
     rates: dict[str, list[float]] = {label: [] for label in labels}
     folds: dict[str, Folds] = {label: Folds() for label in labels}
     for n in range(rounds):
         load = os.getloadavg()[0]
         for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
-            journal, per_user = CASES[label]
-            rate, fold = await writers(url, spread if per_user else [chat], count, journal, sessions)
+            journal, fold, per_user = CASES[label]
+            rate, folded = await writers(url, spread if per_user else [chat], count, journal, sessions, fold)
             rates[label].append(rate)
-            folds[label].add(fold)
+            folds[label].add(folded)
             if not journal:
                 plain_messages += sessions * count
         figures = ", ".join(
@@ -394,7 +410,7 @@ async def journal_against_plain(
         per_round = (
             statistics.median(r / p for r, p in zip(rates[label], rates[base], strict=True)) if base else 1.0
         )
-        journal, _ = CASES[label]
+        journal = CASES[label][0]
         rows.append(
             [
                 label,
@@ -476,7 +492,7 @@ async def main() -> None:
                 url,
                 one[0][1],
                 spread,
-                100 if args.quick else 400,
+                100 if args.quick else 1000,
                 args.rounds or (1 if args.quick else 7),
                 args.writers,
             )
