@@ -222,26 +222,6 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
 # --- the server --------------------------------------------------------------------------------
 
 
-#: The rollup trigger function of migration 000003 (the daily rollup alone, before the period
-#: totals), for bench/ingest.py --rollup-before-totals. It writes the slot column that migration
-#: 000012 dropped, so it no longer runs on the current schema.
-ROLLUP_BEFORE_TOTALS = "000003_contention.up.sql"
-
-
-async def use_rollup_trigger(url: str, migration: str) -> None:
-    """Installs the rollup trigger function (``chat_spend_daily_apply``) as ``migration`` defines
-    it, so that one run can measure the write path of several migrations back to back. With the
-    one of 000003 the period totals stop following: only for write benchmarks."""
-    text = (REPO / "migrations" / migration).read_text()
-    start = text.index("CREATE OR REPLACE FUNCTION chat_spend_daily_apply()")
-    end = text.index("$$;", text.index("$$", start) + 2) + 3
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(text[start:end])
-    finally:
-        await conn.close()
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
