@@ -11,8 +11,10 @@ Creates a scratch database on that server (dropped at the end unless --keep), mi
    - Coder's per-check design: resolution, then SUM(total_cost_micros) over the period's messages
      (``raw_spend``), as ``coderd``'s GetUserChatSpendInPeriod does.
    It prints median and p99 per user, and the ratio heavy/light (goal for the rollup: <= 1.2-1.5).
-2. Ingestion. Times inserts of messages with the rollup triggers and with them disabled
-   (ALTER TABLE ... DISABLE TRIGGER, scratch database only): single-row autocommit INSERTs, one
+2. Ingestion. Times inserts of messages with the rollup trigger (since migration 000012 one append
+   to the spend journal per statement; nothing folds during these runs, bench/contention.py measures
+   the writers with a folder beside them), with a per-row upsert of the daily rollup instead, and with
+   neither (ALTER TABLE ... DISABLE TRIGGER, scratch database only): single-row autocommit INSERTs, one
    writer and 16 concurrent writers for one user (the hot rollup row), and 1,000-row batches.
    Ratio = rows/s with triggers / rows/s without (goal >= 0.85). Rounds alternate between the two
    so machine drift hits both alike.
@@ -135,7 +137,9 @@ async def seed(url: str, now: datetime, heavy_messages: int) -> dict[str, uuid.U
             heavy_messages,
         )
         print(f"  seeded in {time.perf_counter() - started:.1f} s (rollup triggers included)", flush=True)
-        # What autovacuum would do soon after such a load.
+        # What the server's folder (every 200 ms) and autovacuum would do soon after such a load: the
+        # checks then read the folded rollup, not the load's journal rows.
+        await conn.execute("SELECT spendlimits_fold_spend_journal()")
         await conn.execute("VACUUM ANALYZE")
         days = await conn.fetchval("SELECT count(*) FROM chat_spend_daily WHERE user_id = $1", ids["heavy"])
         print(f"  heavy user's rollup rows this month: {days}")
@@ -216,12 +220,13 @@ async def bench_checks(
 STATEMENT_TRIGGER = "chat_messages_rollup_insert"
 ROW_TRIGGER = "bench_rollup_row_insert"
 
-# A candidate design, installed in the scratch database only, to compare with migration 000001's
-# statement-level trigger: one upsert per priced row, no transition table.
+# A candidate design, installed in the scratch database only, to compare with the statement-level
+# trigger (the spend journal's append since migration 000012): one upsert per priced row into the
+# daily rollup (its folded table; no period totals, no journal), no transition table.
 ROW_TRIGGER_SQL = f"""
 CREATE FUNCTION bench_rollup_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, spend_micros)
+    INSERT INTO chat_spend_daily_folded AS d (user_id, day, organization_id, spend_micros)
     SELECT c.owner_id, (NEW.created_at AT TIME ZONE 'UTC')::date, c.organization_id, NEW.total_cost_micros
     FROM chats c WHERE c.id = NEW.chat_id
     ON CONFLICT (user_id, day, organization_id)
@@ -355,7 +360,7 @@ WITH m AS (
     INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)
     RETURNING chat_id, created_at, total_cost_micros
 )
-INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, spend_micros)
+INSERT INTO chat_spend_daily_folded AS d (user_id, day, organization_id, spend_micros)
 SELECT c.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, c.organization_id, m.total_cost_micros
 FROM m JOIN chats c ON c.id = m.chat_id
 WHERE m.total_cost_micros IS NOT NULL

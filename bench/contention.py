@@ -13,18 +13,16 @@ check". That ratio is also measured on its own (``--pairs``): one client alterna
 cycle of one user, so both see the same load. Goals: 0 fallbacks, 0 leftover holds; cycle p50 <= 3x check p50; one user at 64 concurrent
 >= 0.5 of raw.
 
-Then the hot rollup row: 16 concurrent writers record one-message INSERTs of ONE user (one chat,
-one day) for a fixed count each, with the rollup triggers on, against the same INSERTs with them
-disabled ("plain inserts"). Goal: >= 0.85. ``--rollup-only`` runs only this, with the rollup
-trigger functions of migrations 000003 (daily rollup without the period totals), 000008 (with
-them) and 000011 (the current one: one-row inserts on a path of their own, in a slot no concurrent
-writer of the user holds), taking turns. ``--rollup-only --forms`` compares instead where the
-rollup's statements run (BENCHMARKS.md, "16 writers of one user: the rollup in the INSERT
-statement"): the current trigger, and the one-message INSERT as a data-modifying CTE that also does
-the rollup's upserts and queues no trigger event (in the scratch database only: a ``rolled_up``
-column and a row trigger guarded by it), with and without the period totals, a journal append, and
-the current trigger with a user per writer (what the rollup costs when no two writers share a user);
-each case also prints how many index entries each upsert's arbiter probe read.
+Then the hot user: 16 concurrent writers record one-message INSERTs of ONE user (one chat, one
+day) for a fixed count each, with the spend journal's trigger (migration 000012: one appended row
+per statement) and a folder calling ``spendlimits_fold_spend_journal()`` every 200 ms beside them,
+as the server does, against the same INSERTs with the trigger disabled ("plain inserts", no
+folder). Goal: >= 0.85. The folder's rows and time are printed: its cost is part of the price.
+``--rollup-only`` runs only this, in rounds taking turns (each round starts one case later), and
+adds the journal with no folder (the fold's share of the price) and the same writers with a user
+each (one chat each: no two writers share a user) against plain inserts of those chats; the figure
+to read is the median of each round's ratio to its own plain run. Both modes check at the end that the rollup (the views, and the folded tables once the journal
+is folded) equals the messages' spend but for the plain inserts.
 """
 
 import asyncio
@@ -35,6 +33,7 @@ import random
 import statistics
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -223,307 +222,208 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
 
 #: Concurrent writers of one user (the issue's figure); --writers changes it.
 WRITERS = 16
-
-
-async def writers(url: str, chat: uuid.UUID, count: int, rollup: bool, sessions: int = WRITERS) -> float:
-    """Messages/s from ``sessions`` concurrent sessions inserting one message per statement for one user."""
-    admin = await asyncpg.connect(url)
-    action = "ENABLE" if rollup else "DISABLE"
-    for trigger in ("chat_messages_rollup_insert",):
-        await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER {trigger}")
-    conns = [await asyncpg.connect(url) for _ in range(sessions)]
-
-    async def writer(conn: asyncpg.Connection) -> None:
-        for _ in range(count):
-            await conn.execute(
-                "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)",
-                chat,
-            )
-
-    started = time.perf_counter()
-    await asyncio.gather(*(writer(c) for c in conns))
-    elapsed = time.perf_counter() - started
-    for conn in conns:
-        await conn.close()
-    await admin.execute("ALTER TABLE chat_messages ENABLE TRIGGER chat_messages_rollup_insert")
-    await admin.close()
-    return sessions * count / elapsed
-
-
-#: The rollup trigger functions --rollup-only compares, in turn, each installed before its turn.
-ROLLUPS = (
-    ("rollup of 000003 (daily only)", harness.ROLLUP_BEFORE_TOTALS),
-    ("rollup of 000008 (daily + period totals)", harness.ROLLUP_WITH_TOTALS),
-    ("rollup of 000011 (one-row path, a free slot; current)", harness.ROLLUP_ONE_ROW_PATH),
-)
-
-
-async def rollup_before_and_after(
-    url: str, chat: uuid.UUID, count: int, rounds: int, sessions: int = WRITERS
-) -> None:
-    """The 16 writers with each rollup trigger function of ROLLUPS, against plain inserts, taking
-    turns; medians of ``rounds``, and the median of each round's ratio to its own plain run (the
-    figure a machine whose load drifts between rounds blurs least)."""
-    plain: list[float] = []
-    rolled: dict[str, list[float]] = {label: [] for label, _ in ROLLUPS}
-    for _ in range(rounds):
-        plain.append(await writers(url, chat, count, rollup=False, sessions=sessions))
-        for label, migration in ROLLUPS:
-            await harness.use_rollup_trigger(url, migration)
-            rolled[label].append(await writers(url, chat, count, rollup=True, sessions=sessions))
-    p = statistics.median(plain)
-    rows = [["plain inserts (trigger off)", f"{p:.0f}", "1.00", "1.00"]]
-    for label, rates in rolled.items():
-        paired = statistics.median(r / q for r, q in zip(rates, plain, strict=True))
-        rows.append(
-            [label, f"{statistics.median(rates):.0f}", f"{statistics.median(rates) / p:.2f}", f"{paired:.2f}"]
-        )
-    harness.print_table(
-        [f"{sessions} writers of one user", "msg/s (median)", "of plain", "of plain, per round"], rows
-    )
-
-
-#: --forms, scratch database only: the guard column the CTE sets; a row trigger guarded by it (it
-#: raises, so a CTE row that queued an event would fail the run); a statement trigger that only
-#: looks for rows the statement did not roll up (the other way to keep other writers exact);
-#: 000011's function with 4096 slots (the slot CHECKs dropped), where no two writers share a row.
-FORMS_SETUP = """
-ALTER TABLE chat_messages ADD COLUMN rolled_up boolean NOT NULL DEFAULT false;
-CREATE FUNCTION bench_guard_fired() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE 'a rolled-up row queued a rollup event'; END $$;
-CREATE TRIGGER bench_guarded_row AFTER INSERT ON chat_messages FOR EACH ROW
-    WHEN (NOT NEW.rolled_up AND NEW.total_cost_micros IS NOT NULL) EXECUTE FUNCTION bench_guard_fired();
-CREATE FUNCTION bench_filtering() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_rows WHERE NOT rolled_up) THEN
-        RETURN NULL;
-    END IF;
-    RAISE 'rows to roll up';
-END $$;
-CREATE TRIGGER bench_filtering_statement AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bench_filtering();
-ALTER TABLE chat_spend_daily DROP CONSTRAINT chat_spend_daily_slot_check;
-CREATE TABLE bench_spend_journal (user_id uuid NOT NULL, day date NOT NULL, organization_id uuid NOT NULL,
-                                  spend_micros bigint NOT NULL);
-"""
-
-#: The one-message INSERT with the rollup in the same statement: the slot chosen as 000011's
-#: one-row path does (the first from the backend's own whose (user, slot) lock is free, tried only),
-#: the daily row, then the day, week and month rows in key order.
-_FORM_HEAD = """
-WITH inserted AS (
-    INSERT INTO chat_messages (chat_id, role, total_cost_micros, rolled_up)
-    VALUES ($1, 'assistant', 7, true)
-    RETURNING chat_id, created_at, total_cost_micros
-), added AS (
-    SELECT c.owner_id AS user_id, (i.created_at AT TIME ZONE 'UTC')::date AS day, c.organization_id,
-           i.total_cost_micros AS delta
-    FROM inserted i JOIN chats c ON c.id = i.chat_id
-    WHERE i.total_cost_micros IS NOT NULL
-), slotted AS (
-    SELECT a.*, coalesce(
-        (SELECT (pg_backend_pid() + i) % 8 FROM generate_series(0, 7) i
-         WHERE pg_try_advisory_xact_lock(1397772883, hashtext(a.user_id::text) # ((pg_backend_pid() + i) % 8))
-         LIMIT 1),
-        pg_backend_pid() % 8)::smallint AS slot
-    FROM added a
-)"""
-_FORM_DAILY = """
-    INSERT INTO chat_spend_daily AS d (user_id, day, organization_id, slot, spend_micros)
-    SELECT user_id, day, organization_id, slot, delta FROM slotted
-    ON CONFLICT (user_id, day, organization_id, slot)
-    DO UPDATE SET spend_micros = d.spend_micros + EXCLUDED.spend_micros"""
-FORM_DAILY_AND_TOTALS = (
-    _FORM_HEAD
-    + ", daily AS ("
-    + _FORM_DAILY
-    + """
-    RETURNING 1
-)
-INSERT INTO chat_spend_period_totals AS t (user_id, period, period_start, slot, spend_micros)
-SELECT s.user_id, p.period, p.period_start, s.slot, s.delta
-FROM slotted s CROSS JOIN LATERAL (VALUES
-    ('day', s.day),
-    ('week', date_trunc('week', s.day::timestamp)::date),
-    ('month', date_trunc('month', s.day::timestamp)::date)) AS p(period, period_start)
-WHERE (SELECT count(*) FROM daily) >= 0
-ORDER BY 2, 3
-ON CONFLICT (user_id, period, period_start, slot)
-DO UPDATE SET spend_micros = t.spend_micros + EXCLUDED.spend_micros"""
-)
-FORM_DAILY_ONLY = _FORM_HEAD + _FORM_DAILY
-#: The floor of taking the rollup out of the writer's transaction: one appended row per message (no
-#: key, no conflict, no row shared with another writer), which a later fold would add to the rollup.
-FORM_JOURNAL = (
-    _FORM_HEAD
-    + """
-INSERT INTO bench_spend_journal (user_id, day, organization_id, spend_micros)
-SELECT user_id, day, organization_id, delta FROM slotted"""
-)
+#: How often the server folds the spend journal (SPENDLIMITS_FOLD_INTERVAL_MS's default, 200 ms):
+#: the writers' journal runs fold at the same pace beside them, so the fold's cost is in their price.
+FOLD_INTERVAL_S = 0.2
 PLAIN_INSERT = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)"
-_FORM_TRIGGERS = (
-    "chat_messages_rollup_insert",
-    "bench_guarded_row",
-    "bench_filtering_statement",
-    "bench_wide",
-)
-#: label -> (the writers' statement, the insert triggers enabled, a user per writer). The last case
-#: is the current trigger with the same writers spread over as many users (one chat each): what the
-#: rollup costs when no two writers share a user, so the difference to (b) is what one user's
-#: writers still lose to each other.
-FORMS: dict[str, tuple[str, tuple[str, ...], bool]] = {
-    "(a) plain inserts (trigger off)": (PLAIN_INSERT, (), False),
-    "(b) 000011's trigger (current)": (PLAIN_INSERT, ("chat_messages_rollup_insert",), False),
-    "(c) CTE: daily + period totals, no trigger event": (
-        FORM_DAILY_AND_TOTALS,
-        ("bench_guarded_row",),
-        False,
-    ),
-    "(d) CTE: daily only, no trigger event": (FORM_DAILY_ONLY, ("bench_guarded_row",), False),
-    "(e) CTE + a statement trigger that filters": (
-        FORM_DAILY_AND_TOTALS,
-        ("bench_guarded_row", "bench_filtering_statement"),
-        False,
-    ),
-    "(f) CTE, 4096 slots (no shared rows)": (
-        FORM_DAILY_AND_TOTALS.replace("% 8", "% 4096"),
-        ("bench_guarded_row",),
-        False,
-    ),
-    "(g) 000011's trigger, 4096 slots": (PLAIN_INSERT, ("bench_wide",), False),
-    "(h) CTE appending a journal row (no upsert)": (FORM_JOURNAL, ("bench_guarded_row",), False),
-    "(i) 000011's trigger, a user per writer": (PLAIN_INSERT, ("chat_messages_rollup_insert",), True),
-}
-_PROBED = ("chat_spend_daily_pkey", "chat_spend_period_totals_pkey")
+#: What each writer's message costs (PLAIN_INSERT's total_cost_micros).
+MESSAGE_MICROS = 7
 
 
-async def _probes(url: str) -> dict[str, tuple[int, int]]:
-    """(arbiter index scans, index entries they returned) of the rollup tables' primary keys, once
-    every writer's backend has exited (a backend flushes its counters as it exits)."""
-    conn = await asyncpg.connect(url)
-    try:
-        for _ in range(100):  # until every writer has exited (at most 5 s)
-            if not await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bench-rollup-writer'"
-            ):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.1)
-        rows = await conn.fetch(
-            "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes"
-            " WHERE indexrelname = ANY($1::text[])",
-            list(_PROBED),
+@dataclass
+class Folds:
+    """What the folder beside one or more writers' runs did."""
+
+    #: Seconds of each fold that moved rows, and how many rows each moved.
+    seconds: list[float] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    #: Folds that found the journal empty.
+    empty: int = 0
+    #: Rows the fold after each run moved (what the server's next tick would have folded; with no
+    #: folder beside the run, all of its rows), and its seconds.
+    after: int = 0
+    after_seconds: float = 0.0
+
+    def add(self, other: "Folds") -> None:
+        self.seconds += other.seconds
+        self.rows += other.rows
+        self.empty += other.empty
+        self.after += other.after
+        self.after_seconds += other.after_seconds
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return f"no fold during the runs; after them {self.after:,} rows in {self.after_seconds * 1000:.0f} ms"
+        ms = sorted(s * 1000 for s in self.seconds)
+        return (
+            f"{len(self.rows)} folds moved {sum(self.rows):,} rows ({statistics.median(self.rows):.0f} per fold),"
+            f" {statistics.median(ms):.1f} ms per fold (max {ms[-1]:.1f}); {self.after:,} left for the next"
         )
-    finally:
-        await conn.close()
-    return {r["indexrelname"]: (r["idx_scan"], r["idx_tup_read"]) for r in rows}
 
 
-async def form_writers(
-    url: str, chats: list[uuid.UUID], count: int, sql: str, enabled: tuple[str, ...], sessions: int
-) -> tuple[float, dict[str, tuple[int, int]]]:
-    """Messages/s of ``sessions`` writers each sending ``sql`` ``count`` times in autocommit (writer
-    i into ``chats[i % len(chats)]``), and the arbiter probes' (scans, entries read) per primary key
-    during the run."""
+async def fold_once(conn: asyncpg.Connection) -> int:
+    """One fold (the server's statement, a transaction of its own); the rows it moved."""
+    moved = await conn.fetchval("SELECT spendlimits_fold_spend_journal()")
+    # NULL: another session was folding. Nothing else folds the scratch database, so a NULL is a bug.
+    assert moved is not None, "another session is folding the scratch database's journal"
+    return int(moved)
+
+
+async def folder(conn: asyncpg.Connection, stop: asyncio.Event, folds: Folds) -> None:
+    """Folds until ``stop``, waiting FOLD_INTERVAL_S after each fold as the server's folder does."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        moved = await fold_once(conn)
+        if moved:
+            folds.seconds.append(time.perf_counter() - started)
+            folds.rows.append(moved)
+        else:
+            folds.empty += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), FOLD_INTERVAL_S)
+
+
+async def writers(
+    url: str,
+    chats: list[uuid.UUID],
+    count: int,
+    journal: bool,
+    sessions: int = WRITERS,
+    fold: bool = True,
+) -> tuple[float, Folds]:
+    """Messages/s from ``sessions`` concurrent sessions inserting one message per statement in
+    autocommit, writer i into ``chats[i % len(chats)]``: with the spend journal's trigger and (with
+    ``fold``) a folder beside them (``journal``), or with the trigger disabled (plain inserts, no
+    folder). A journal run's rows are all folded when it returns."""
     admin = await asyncpg.connect(url)
+    folds = Folds()
     try:
-        for trigger in _FORM_TRIGGERS:
-            action = "ENABLE" if trigger in enabled else "DISABLE"
-            await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER {trigger}")
+        action = "ENABLE" if journal else "DISABLE"
+        await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER chat_messages_rollup_insert")
+        conns = [await asyncpg.connect(url) for _ in range(sessions)]
+
+        async def writer(conn: asyncpg.Connection, chat: uuid.UUID) -> None:
+            for _ in range(count):
+                await conn.execute(PLAIN_INSERT, chat)
+
+        stop = asyncio.Event()
+        # The folder's connection is the admin one, opened before the clock starts.
+        folding = asyncio.create_task(folder(admin, stop, folds)) if journal and fold else None
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(c, chats[i % len(chats)]) for i, c in enumerate(conns)))
+        elapsed = time.perf_counter() - started
+        stop.set()
+        if folding is not None:
+            await folding
+        if journal:
+            # What the writers' last interval left (or all they wrote, with no folder): folded now,
+            # outside the clock (the server's next tick), so every run starts from an empty journal.
+            started = time.perf_counter()
+            folds.after = await fold_once(admin)
+            folds.after_seconds = time.perf_counter() - started
+        for conn in conns:
+            await conn.close()
     finally:
+        await admin.execute("ALTER TABLE chat_messages ENABLE TRIGGER chat_messages_rollup_insert")
         await admin.close()
-    before = await _probes(url)
-    conns = [
-        await asyncpg.connect(url, server_settings={"application_name": "bench-rollup-writer"})
-        for _ in range(sessions)
-    ]
-
-    async def writer(conn: asyncpg.Connection, chat: uuid.UUID) -> None:
-        for _ in range(count):
-            await conn.execute(sql, chat)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(writer(c, chats[i % len(chats)]) for i, c in enumerate(conns)))
-    elapsed = time.perf_counter() - started
-    for conn in conns:
-        await conn.close()
-    after = await _probes(url)
-    delta = {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in _PROBED}
-    return sessions * count / elapsed, delta
+    return sessions * count / elapsed, folds
 
 
-async def statement_forms(
-    url: str, chat: uuid.UUID, spread: list[uuid.UUID], count: int, rounds: int, sessions: int
-) -> None:
-    """FORMS taking turns (each round starts one case later), medians of ``rounds``; the rollup is
-    checked exact at the end (every case but plain inserts rolled up its messages once)."""
+async def check_rollup(url: str, unrolled_micros: int) -> None:
+    """The rollup equals the messages' spend but for what plain inserts wrote (``unrolled_micros``),
+    through the views and in the folded tables alone once the journal is folded."""
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(FORMS_SETUP)
-        wide = (
-            await conn.fetchval("SELECT pg_get_functiondef('chat_spend_daily_apply()'::regprocedure)")
-        ).replace("chat_spend_daily_apply()", "bench_wide_apply()")
-        await conn.execute(wide.replace("CONSTANT smallint := 8", "CONSTANT smallint := 4096"))
-        await conn.execute(
-            "CREATE TRIGGER bench_wide AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows"
-            " FOR EACH STATEMENT EXECUTE FUNCTION bench_wide_apply()"
-        )
-        for (name,) in await conn.fetch(
-            "SELECT conname FROM pg_constraint WHERE conrelid = 'chat_spend_period_totals'::regclass"
-            " AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%slot%'"
-        ):
-            await conn.execute(f"ALTER TABLE chat_spend_period_totals DROP CONSTRAINT {name}")
-    finally:
-        await conn.close()
-    labels = list(FORMS)
-    rates: dict[str, list[float]] = {label: [] for label in labels}
-    probes: dict[str, dict[str, list[int]]] = {label: {k: [0, 0] for k in _PROBED} for label in labels}
-    for n in range(rounds):
-        print(f"# round {n + 1}: load {os.getloadavg()[0]:.2f}", flush=True)
-        for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
-            sql, enabled, per_user = FORMS[label]
-            rate, delta = await form_writers(
-                url, spread if per_user else [chat], count, sql, enabled, sessions
-            )
-            rates[label].append(rate)
-            for key, (scans, read) in delta.items():
-                probes[label][key][0] += scans
-                probes[label][key][1] += read
-    conn = await asyncpg.connect(url)
-    try:
+        await fold_once(conn)
         sums = await conn.fetchrow(
-            "SELECT (SELECT sum(total_cost_micros) FROM chat_messages),"
-            " (SELECT sum(spend_micros) FROM chat_spend_daily),"
-            " (SELECT sum(spend_micros) FROM chat_spend_period_totals WHERE period = 'month')"
+            "SELECT (SELECT coalesce(sum(total_cost_micros), 0) FROM chat_messages),"
+            " (SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_daily),"
+            " (SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_daily_folded),"
+            " (SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_period_totals_folded"
+            "  WHERE period = 'month'),"
+            " (SELECT count(*) FROM chat_spend_journal)"
         )
     finally:
         await conn.close()
     assert sums is not None
-    messages, daily, months = sums
-    per_case = sessions * count * rounds * 7
-    # Plain inserts and the journal's are not rolled up; (d) leaves the period totals out.
-    assert daily == messages - 2 * per_case, (daily, messages)
-    assert months == messages - 3 * per_case, (months, messages)
-    plain = rates[labels[0]]
+    messages, daily, folded, months, journal = sums
+    expected = messages - unrolled_micros
+    assert (daily, folded, months, journal) == (expected, expected, expected, 0), (
+        f"rollup not exact: messages {messages} - plain {unrolled_micros}; daily view {daily},"
+        f" folded {folded}, month totals {months}, journal rows {journal}"
+    )
+
+
+#: --rollup-only's cases: label -> (the journal's trigger on, a folder beside the writers, a user per
+#: writer). The journal without a folder says what the fold's share of the price is.
+CASES: dict[str, tuple[bool, bool, bool]] = {
+    "plain inserts (trigger off), one user": (False, False, False),
+    "journal + folder, one user": (True, True, False),
+    "journal, no folder, one user": (True, False, False),
+    "plain inserts, a user per writer": (False, False, True),
+    "journal + folder, a user per writer": (True, True, True),
+}
+#: case -> the plain case its per-round ratio is taken against (the same chats).
+BASELINE = {
+    "journal + folder, one user": "plain inserts (trigger off), one user",
+    "journal, no folder, one user": "plain inserts (trigger off), one user",
+    "plain inserts, a user per writer": "plain inserts (trigger off), one user",
+    "journal + folder, a user per writer": "plain inserts, a user per writer",
+}
+
+
+async def journal_against_plain(
+    url: str, chat: uuid.UUID, spread: list[uuid.UUID], count: int, rounds: int, sessions: int = WRITERS
+) -> None:
+    """CASES taking turns (each round starts one case later), ``count`` messages per writer; medians
+    of ``rounds``, and the median of each round's ratio to its own plain run of the same chats (the
+    figure a machine whose load drifts between rounds blurs least). The rollup is checked exact at
+    the end."""
+    labels = list(CASES)
+    # Untimed: connections, plans and PL/pgSQL's caches of each case once, a quarter of the count.
+    for label in labels:
+        journal, fold, per_user = CASES[label]
+        await writers(url, spread if per_user else [chat], max(count // 4, 1), journal, sessions, fold)
+    plain_messages = sessions * max(count // 4, 1) * sum(not case[0] for case in CASES.values())
+    print("# per round, msg/s (of its plain run): " + "; ".join(labels), flush=True)
+    rates: dict[str, list[float]] = {label: [] for label in labels}
+    folds: dict[str, Folds] = {label: Folds() for label in labels}
+    for n in range(rounds):
+        load = os.getloadavg()[0]
+        for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+            journal, fold, per_user = CASES[label]
+            rate, folded = await writers(url, spread if per_user else [chat], count, journal, sessions, fold)
+            rates[label].append(rate)
+            folds[label].add(folded)
+            if not journal:
+                plain_messages += sessions * count
+        figures = ", ".join(
+            f"{rates[label][-1]:.0f}"
+            + (f" ({rates[label][-1] / rates[BASELINE[label]][-1]:.2f})" if label in BASELINE else "")
+            for label in labels
+        )
+        print(f"# round {n + 1} (load {load:.2f} -> {os.getloadavg()[0]:.2f}): {figures}", flush=True)
+    await check_rollup(url, plain_messages * MESSAGE_MICROS)
     rows: list[list[str]] = []
     for label in labels:
-        per_round = statistics.median(r / p for r, p in zip(rates[label], plain, strict=True))
-        per_probe = [
-            f"{probes[label][k][1] / probes[label][k][0]:.0f}" if probes[label][k][0] else "-"
-            for k in _PROBED
-        ]
-        rows.append([label, f"{statistics.median(rates[label]):.0f}", f"{per_round:.2f}", *per_probe])
+        base = BASELINE.get(label)
+        per_round = (
+            statistics.median(r / p for r, p in zip(rates[label], rates[base], strict=True)) if base else 1.0
+        )
+        journal = CASES[label][0]
+        rows.append(
+            [
+                label,
+                f"{statistics.median(rates[label]):.0f}",
+                f"{per_round:.2f}",
+                base or "-",
+                str(folds[label]) if journal else "-",
+            ]
+        )
     harness.print_table(
-        [
-            f"{sessions} writers (of one user but (i))",
-            "msg/s (median)",
-            "of plain, per round",
-            "entries read per daily probe",
-            "per totals probe",
-        ],
-        rows,
+        [f"{sessions} writers, {count} messages each", "msg/s (median)", "per round", "of", "folder"], rows
     )
-    print(f"# load at the end {os.getloadavg()[0]:.2f}")
+    print(f"# {rounds} rounds; rollup exact; load at the end {os.getloadavg()[0]:.2f}")
 
 
 async def leftover(url: str) -> int:
@@ -562,22 +462,18 @@ async def main() -> None:
     parser.add_argument(
         "--rollup-only",
         action="store_true",
-        help="only the 16 writers of one user, with the rollup trigger functions of 000003, 000008 and 000011",
-    )
-    parser.add_argument(
-        "--forms",
-        action="store_true",
-        help="with --rollup-only: the rollup in the INSERT statement (a CTE) against the trigger",
+        help="only the 16 writers: plain inserts against the spend journal with a folder, one user and a user per writer",
     )
     parser.add_argument(
         "--writers",
         type=int,
         default=WRITERS,
-        help=f"writers of one user with --rollup-only (default {WRITERS})",
+        help=f"writers with --rollup-only (default {WRITERS})",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="rounds of the 16 writers (default: 7 with --rollup-only, else 3; quick 1)"
     )
     args = parser.parse_args()
-    if args.forms and not args.rollup_only:
-        parser.error("--forms compares the 16 writers' statements: it needs --rollup-only")
     pair_count = args.pairs or (100 if args.quick else 300)
     concurrencies = (1, 8, 64) if args.quick else (1, 8, 32, 64)
     per_client = 3 if args.quick else 10
@@ -590,15 +486,15 @@ async def main() -> None:
         seeded = await harness.seed_directory(url, 1000)
         pairs = list(zip(seeded.users, seeded.chats, strict=True))
         one = [pairs[1]]
-        if args.rollup_only and args.forms:
-            spread = [chat for _, chat in pairs[1 : 1 + args.writers]]
-            await statement_forms(
-                url, one[0][1], spread, 100 if args.quick else 300, 1 if args.quick else 7, args.writers
-            )
-            return
         if args.rollup_only:
-            await rollup_before_and_after(
-                url, one[0][1], 100 if args.quick else 400, 1 if args.quick else 5, args.writers
+            spread = [chat for _, chat in pairs[1 : 1 + args.writers]]
+            await journal_against_plain(
+                url,
+                one[0][1],
+                spread,
+                100 if args.quick else 1000,
+                args.rounds or (1 if args.quick else 7),
+                args.writers,
             )
             return
         rows: list[list[Any]] = []
@@ -659,13 +555,18 @@ async def main() -> None:
             print(f"  {line}")
         count = 100 if args.quick else 400
         measured = []
-        for _ in range(1 if args.quick else 3):
-            plain = await writers(url, one[0][1], count, rollup=False)
-            rolled = await writers(url, one[0][1], count, rollup=True)
-            measured.append((rolled / plain, rolled, plain))
-        share, rolled, plain = sorted(measured)[len(measured) // 2]
+        folds = Folds()
+        for _ in range(args.rounds or (1 if args.quick else 3)):
+            plain, _ = await writers(url, [one[0][1]], count, journal=False)
+            journaled, fold = await writers(url, [one[0][1]], count, journal=True)
+            folds.add(fold)
+            measured.append((journaled / plain, journaled, plain))
+        await check_rollup(url, len(measured) * WRITERS * count * MESSAGE_MICROS)
+        share, journaled, plain = sorted(measured)[len(measured) // 2]
         print(
-            f"\n16 writers of one user: {rolled:.0f} msg/s with the rollup, {plain:.0f} plain; ratio {share:.2f}"
+            f"\n{WRITERS} writers of one user: {journaled:.0f} msg/s with the spend journal and a folder every"
+            f" {FOLD_INTERVAL_S * 1000:.0f} ms, {plain:.0f} plain; ratio {share:.2f} (median of {len(measured)})."
+            f"\nThe folder: {folds}; rollup exact."
         )
 
 

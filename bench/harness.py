@@ -186,8 +186,9 @@ async def seed_directory(url: str, user_count: int) -> Seeded:
 async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float = 0.5) -> float:
     """Adds ``count`` priced messages spread over this month up to now: ``heavy_share`` of them in
     the first user's chat (the heavy user the checks ask about), the rest round-robin over every
-    other chat. One INSERT ... SELECT (the rollup trigger runs once), then VACUUM ANALYZE as
-    autovacuum soon would. Returns the seconds it took."""
+    other chat. One INSERT ... SELECT (the rollup trigger runs once), then a fold of the spend
+    journal as the server's folder soon would (readers then find the rollup folded, not the load's
+    journal rows), then VACUUM ANALYZE as autovacuum soon would. Returns the seconds it took."""
     now = datetime.now(UTC) - timedelta(seconds=1)
     start, _ = period_bounds(Period.MONTH, now)
     span = max((now - start).total_seconds() - 1, 1)
@@ -210,6 +211,7 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
                 span,
                 rows,
             )
+        await conn.execute("SELECT spendlimits_fold_spend_journal()")
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
@@ -218,27 +220,6 @@ async def add_messages(url: str, seeded: Seeded, count: int, heavy_share: float 
 
 
 # --- the server --------------------------------------------------------------------------------
-
-
-#: The rollup trigger function before the period totals (the daily rollup alone), with them, and
-#: now (one-row inserts on a path of their own, in a slot no concurrent writer of the user holds).
-ROLLUP_BEFORE_TOTALS = "000003_contention.up.sql"
-ROLLUP_WITH_TOTALS = "000008_ranking_totals.up.sql"
-ROLLUP_ONE_ROW_PATH = "000011_rollup_writers.up.sql"
-
-
-async def use_rollup_trigger(url: str, migration: str) -> None:
-    """Installs the rollup trigger function (``chat_spend_daily_apply``) as ``migration`` defines
-    it, so that one run can measure the write path of several migrations back to back. With the
-    one of 000003 the period totals stop following: only for write benchmarks."""
-    text = (REPO / "migrations" / migration).read_text()
-    start = text.index("CREATE OR REPLACE FUNCTION chat_spend_daily_apply()")
-    end = text.index("$$;", text.index("$$", start) + 2) + 3
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(text[start:end])
-    finally:
-        await conn.close()
 
 
 def free_port() -> int:

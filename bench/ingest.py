@@ -21,9 +21,8 @@ Creates a scratch database (``spendlimits_bench_ingest``, dropped at the end unl
 5. ``spendlimits import`` on a generated JSON Lines file (quick: 20,000 messages; full: 200,000),
    then the same file again (every line already present).
 
-What the spend rollup costs ingestion against plain INSERTs is measured by bench/check_history.py;
-``--rollup-before-totals`` runs everything with the rollup trigger of before migration 000008 (the
-daily rollup without the period totals), to measure what the totals cost.
+What the spend rollup costs ingestion against plain INSERTs is measured by bench/check_history.py
+and, for concurrent writers of one user, by bench/contention.py --rollup-only.
 """
 
 import functools
@@ -431,11 +430,6 @@ async def main() -> None:
     )
     parser.add_argument("--rounds", type=int, help="rounds of the batch comparison (default 3, quick 1)")
     parser.add_argument(
-        "--rollup-before-totals",
-        action="store_true",
-        help="with the rollup trigger of migration 000003 (no period totals), to compare with 000008's",
-    )
-    parser.add_argument(
         "--import-messages", type=int, help="messages in the import file (default 200,000, quick 20,000)"
     )
     args = parser.parse_args()
@@ -445,8 +439,6 @@ async def main() -> None:
         await harness.machine_notes(url)
         seeded = await harness.seed_directory(url, USERS)
         model = await add_model(url)
-        if args.rollup_before_totals:
-            await harness.use_rollup_trigger(url, harness.ROLLUP_BEFORE_TOTALS)
         await batches_against_domain(
             url,
             seeded,

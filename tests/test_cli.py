@@ -112,7 +112,7 @@ def test_help_is_plain_and_lists_every_command(database_url: str) -> None:
     shown = spendlimits("--help", database_url=database_url)
     assert shown.returncode == 0
     assert "``" not in shown.stdout
-    for command in ("serve", "migrate", "import", "users", "tokens", "db", "export-schema"):
+    for command in ("serve", "migrate", "import", "fold", "users", "tokens", "db", "export-schema"):
         assert f"\n    {command}" in shown.stdout, command
 
 

@@ -23,6 +23,7 @@ from spendlimits.db.engine import run_reconnecting
 from spendlimits.graphql.budget import RequestBudget
 from spendlimits.graphql.trusted_documents import default_registry
 from spendlimits.graphql.view import GraphQLView
+from spendlimits.limits.spend_journal import JournalFolder
 from spendlimits.live.service import LiveStatus
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_endpoint import metrics_endpoint
@@ -149,12 +150,15 @@ def create_app(engine: AsyncEngine, settings: Settings) -> Starlette:
     graphql = ObserveRequests(LimitBody(budgeted, settings.max_body_bytes))
 
     live = LiveStatus(engine, settings, authenticator)
+    folder = JournalFolder(engine, settings.fold_interval_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         live.start()
+        folder.start()
         yield
         metrics_workers.worker_stopped()
+        await folder.close()
         await live.close()
         await engine.dispose()
 

@@ -1,4 +1,4 @@
-"""The spendlimits command: serve, migrate, import, users, tokens, db, export-schema."""
+"""The spendlimits command: serve, migrate, import, fold, users, tokens, db, export-schema."""
 
 import argparse
 import asyncio
@@ -17,6 +17,7 @@ from spendlimits.db import migrate
 from spendlimits.db.embedded import EmbeddedError, embedded_status, exit_cleanly_on, stop_embedded
 from spendlimits.db.engine import create_engine, database_url
 from spendlimits.errors import DomainError
+from spendlimits.limits.spend_journal import fold_now
 from spendlimits.logs import configure_logging
 from spendlimits.metrics_workers import shared_metrics_dir
 from spendlimits.settings import Settings, SettingsError
@@ -174,6 +175,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
         try:
             report = await importer.run(source)
+            # The import's spend was journaled; fold it now rather than leave a bulk load's rows
+            # for the next server's first fold (spend is exact either way).
+            await fold_now(engine)
         except UnicodeDecodeError:
             progress.finish(importer.report.status())
             raise CliError(
@@ -189,6 +193,21 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if source is not sys.stdin:
             source.close()
+
+
+def cmd_fold(_: argparse.Namespace, settings: Settings) -> int:
+    async def work(url: str) -> int | None:
+        engine = create_engine(url, settings)
+        try:
+            return await fold_now(engine)
+        finally:
+            await engine.dispose()
+
+    moved = _run(settings, work)
+    if moved is None:
+        raise CliError("another session is folding the spend journal; nothing was done")
+    print(f"folded {moved} spend journal rows")
+    return 0
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -452,6 +471,11 @@ def parser() -> argparse.ArgumentParser:
     ds = db.add_parser("stop", help="stop it (refused while a server uses it, unless --force)")
     ds.add_argument("--force", action="store_true", help="stop it even while processes use it")
     ds.set_defaults(func=cmd_db)
+
+    fold = sub.add_parser(
+        "fold", help="fold the spend journal into the rollup now (servers do it in the background)"
+    )
+    fold.set_defaults(func=cmd_fold)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)

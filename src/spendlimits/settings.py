@@ -89,6 +89,8 @@ class Settings:
     live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
     #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
     trusted_documents_only: bool = False
+    #: How often the server folds the spend journal into the rollup (docs/spend-journal.md); 0 = never.
+    fold_interval_ms: int = 200
 
     def __post_init__(self) -> None:
         # A wildcard with credentials would let any site act with a signed-in browser's cookies.
@@ -129,6 +131,7 @@ class Settings:
             cors_allow_credentials=_choice("SPENDLIMITS_CORS_ALLOW_CREDENTIALS", "false", ("true", "false"))
             == "true",
             live=LiveSettings.from_env(),
+            fold_interval_ms=_int("SPENDLIMITS_FOLD_INTERVAL_MS", 200),
         )
 
 

@@ -1,5 +1,6 @@
 """The spend rollup (chat_spend_daily) always equals the raw sum of message costs, and the
-per-user period totals (chat_spend_period_totals, migration 000008) always equal the rollup's sums.
+per-user period totals (chat_spend_period_totals, migration 000008) always equal the rollup's sums,
+whether the spend journal (migration 000012) was folded or not, and folding changes no sum.
 
 Every period (day, week, month) is a whole number of UTC days, so rollup rows equal to the raw
 per-(user, organization, UTC day) sums mean every period's spend agrees in every scope.
@@ -17,12 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from spendlimits.insight.ranking import SLOTS
 from spendlimits.limits.periods import Period, period_bounds
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
-# Summed over slots: concurrent writers of one key add to different rows (migration 000003).
+# Summed: a key has its folded row and the journal's rows not yet folded (migration 000012).
 ROLLUP = text(
     """
     SELECT user_id, organization_id, day, sum(spend_micros) AS spend_micros FROM chat_spend_daily
@@ -40,7 +40,7 @@ RAW = text(
 )
 
 
-# Summed over slots, like the rollup.
+# Summed, like the rollup.
 TOTALS = text(
     """
     SELECT user_id, period, period_start, sum(spend_micros) AS spend_micros FROM chat_spend_period_totals
@@ -70,15 +70,25 @@ async def expected_totals(conn: AsyncConnection) -> set[tuple[Any, ...]]:
 
 async def assert_totals_follow_the_rollup(conn: AsyncConnection) -> None:
     assert await rows(conn, TOTALS) == await expected_totals(conn)
-    negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_period_totals WHERE spend_micros < 0"))
-    assert negative == 0
+
+
+async def assert_folds_exactly(conn: AsyncConnection) -> None:
+    """A fold empties the journal, changes no sum, and leaves one non-negative row per key."""
+    before_rollup, before_totals = await rows(conn, ROLLUP), await rows(conn, TOTALS)
+    assert await conn.scalar(text("SELECT spendlimits_fold_spend_journal()")) is not None
+    assert await conn.scalar(text("SELECT count(*) FROM chat_spend_journal")) == 0
+    assert await rows(conn, ROLLUP) == before_rollup
+    assert await rows(conn, TOTALS) == before_totals
+    for table in ("chat_spend_daily_folded", "chat_spend_period_totals_folded"):
+        negative = await conn.scalar(text(f"SELECT count(*) FROM {table} WHERE spend_micros < 0"))
+        assert negative == 0
 
 
 # One step of a history: what a platform (or an operator with psql) might do to messages.
 message = st.fixed_dictionaries(
     {
         "op": st.sampled_from(
-            ["insert", "insert", "insert", "batch", "soft_delete", "archive", "reprice", "delete"]
+            ["insert", "insert", "insert", "batch", "soft_delete", "archive", "reprice", "delete", "fold"]
         ),
         "user": st.integers(0, 2),
         "org": st.integers(0, 1),
@@ -99,7 +109,10 @@ async def test_rollup_equals_raw_sum_for_any_history(
 ) -> None:
     async with engine.begin() as conn:
         await conn.execute(
-            text("TRUNCATE chat_spend_daily, chat_messages, chats, users, organizations CASCADE")
+            text(
+                "TRUNCATE chat_spend_daily_folded, chat_spend_period_totals_folded, chat_spend_journal, "
+                "chat_messages, chats, users, organizations CASCADE"
+            )
         )
         orgs = [uuid.uuid4(), uuid.uuid4()]
         users = [uuid.uuid4() for _ in range(3)]
@@ -133,7 +146,10 @@ async def test_rollup_equals_raw_sum_for_any_history(
             existing = (await conn.execute(text("SELECT id FROM chat_messages ORDER BY id"))).scalars().all()
             target = existing[step["pick"] % len(existing)] if existing else None
             op = step["op"]
-            if op == "insert" or (target is None and op != "batch"):
+            if op == "fold":
+                # Folds between writes: what a server's folder does at any moment.
+                await assert_folds_exactly(conn)
+            elif op == "insert" or (target is None and op != "batch"):
                 await conn.execute(
                     text(
                         "INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at) VALUES (:c, 'assistant', :cost, :at)"
@@ -170,6 +186,8 @@ async def test_rollup_equals_raw_sum_for_any_history(
 
         assert await rows(conn, ROLLUP) == await rows(conn, RAW)
         await assert_totals_follow_the_rollup(conn)
+        await assert_folds_exactly(conn)
+        assert await rows(conn, ROLLUP) == await rows(conn, RAW)
 
 
 async def test_chat_owner_and_organization_cannot_change(engine: AsyncEngine) -> None:
@@ -191,12 +209,13 @@ async def test_chat_owner_and_organization_cannot_change(engine: AsyncEngine) ->
 WRITERS = 16
 
 
-async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
+async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user_and_a_folder(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    """16 sessions record (and some delete) messages of one user on one day at once: the rollup
-    and the period totals, summed over their slots, still equal the raw sum, no row went negative,
-    and the writers spread over several slots instead of queueing on one row."""
+    """16 sessions record (and some delete) messages of one user on one day at once while a folder
+    folds the journal in a loop: the rollup and the period totals still equal the raw sum, and no
+    fold failed (a fold that took a decrease without its increase would break the folded rows'
+    CHECK) or took a row twice."""
     import asyncio
     import random
 
@@ -208,12 +227,14 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
     user = await make.user("alice", organizations=(org,))
     chats = [await make.chat(user, org) for _ in range(4)]
     day = datetime(2025, 6, 15, 12, tzinfo=UTC)
+    writing = True
+    folds: list[int] = []
 
     async def writer(seed: int) -> None:
         rng = random.Random(seed)
         conn = await asyncpg.connect(plain(database_url))
         try:
-            for step in range(25):
+            for _ in range(25):
                 ids = await conn.fetch(
                     """
                     INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_at)
@@ -223,49 +244,51 @@ async def test_rollup_is_exact_under_16_concurrent_writers_of_one_user(
                     day,
                     [rng.randrange(0, 10_000) for _ in range(rng.randrange(1, 4))],
                 )
-                if step < 10 and rng.random() < 0.3:
-                    # A hard delete lowers the key's spend: the path that folds the slots into one.
-                    # Early only, so that the later inserts show the writers spreading again.
-                    await conn.execute("DELETE FROM chat_messages WHERE id = $1", ids[0]["id"])
+                if rng.random() < 0.3:
+                    # A hard delete or a lowered cost: a negative journal row, folded with the rest.
+                    if rng.random() < 0.5:
+                        await conn.execute("DELETE FROM chat_messages WHERE id = $1", ids[0]["id"])
+                    else:
+                        await conn.execute(
+                            "UPDATE chat_messages SET total_cost_micros = total_cost_micros / 2 WHERE id = $1",
+                            ids[0]["id"],
+                        )
         finally:
             await conn.close()
 
+    async def folder() -> None:
+        conn = await asyncpg.connect(plain(database_url))
+        try:
+            while writing:
+                moved = await conn.fetchval("SELECT spendlimits_fold_spend_journal()")
+                folds.append(moved)
+                await asyncio.sleep(0.005)
+        finally:
+            await conn.close()
+
+    folding = asyncio.create_task(folder())
     await asyncio.gather(*(writer(seed) for seed in range(WRITERS)))
-    async with engine.connect() as conn:
+    writing = False
+    await folding
+    assert sum(f for f in folds if f) > 0  # the folder moved rows while the writers wrote
+    async with engine.begin() as conn:
         assert await rows(conn, ROLLUP) == await rows(conn, RAW)
-        total = await conn.scalar(text("SELECT sum(spend_micros) FROM chat_spend_daily"))
-        negative = await conn.scalar(text("SELECT count(*) FROM chat_spend_daily WHERE spend_micros < 0"))
-        slots = await conn.scalar(text("SELECT count(DISTINCT slot) FROM chat_spend_daily"))
         await assert_totals_follow_the_rollup(conn)
-        month_slots = await conn.scalar(
-            text("SELECT count(DISTINCT slot) FROM chat_spend_period_totals WHERE period = 'month'")
+        await assert_folds_exactly(conn)
+        folded = await conn.execute(
+            text(
+                "SELECT user_id, organization_id, day, spend_micros FROM chat_spend_daily_folded WHERE spend_micros <> 0"
+            )
         )
-    assert month_slots and month_slots > 1
-    assert total and total > 0
-    assert negative == 0
-    assert slots and slots > 1
+        assert {tuple(r) for r in folded} == await rows(conn, RAW)
 
 
-async def sessions_sharing_a_slot(url: str) -> tuple[asyncpg.Connection, asyncpg.Connection]:
-    """Two open sessions whose backends have the same slot (pg_backend_pid() % SLOTS)."""
-    by_slot: dict[int, asyncpg.Connection] = {}
-    while True:
-        conn = await asyncpg.connect(url)
-        slot = await conn.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
-        if slot in by_slot:
-            for other_slot, other in by_slot.items():
-                if other_slot != slot:
-                    await other.close()
-            return by_slot[slot], conn
-        by_slot[slot] = conn  # kept open until a pair is found, so the next pids differ
-
-
-async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slots(
+async def test_concurrent_one_row_writers_of_one_user_do_not_wait_for_each_other(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    """Two one-message INSERTs of one user, in open transactions of two backends with the same
-    slot: the second does not wait for the first to commit (it takes the next slot, migration
-    000011), and both land in the rollup and the totals exactly."""
+    """Two one-message INSERTs of one user, in open transactions of two sessions: the second does
+    not wait for the first to commit (each appends its own journal row; no rollup row is shared),
+    and both count once committed."""
     from tests.conftest import plain
     from tests.limits.factories import LimitFactory
 
@@ -273,10 +296,10 @@ async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slot
     org = await make.organization("acme")
     user = await make.user("alice", organizations=(org,))
     chat = await make.chat(user, org)
-    first, second = await sessions_sharing_a_slot(plain(database_url))
+    first = await asyncpg.connect(plain(database_url))
+    second = await asyncpg.connect(plain(database_url))
     insert = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', $2)"
     try:
-        own = await first.fetchval("SELECT pg_backend_pid() % $1", SLOTS)
         async with first.transaction(), second.transaction():
             await first.execute(insert, chat, 5)
             # Waiting for the first transaction's row locks would run into this and fail the test.
@@ -285,31 +308,52 @@ async def test_concurrent_one_row_writers_whose_pids_collide_take_different_slot
     finally:
         await first.close()
         await second.close()
-    async with engine.connect() as conn:
-        slots = {
-            (r.slot, r.spend_micros)
-            for r in await conn.execute(text("SELECT slot, spend_micros FROM chat_spend_daily"))
-        }
-        assert slots == {(own, 5), ((own + 1) % SLOTS, 7)}
+    async with engine.begin() as conn:
+        journal = await conn.execute(text("SELECT delta_micros FROM chat_spend_journal ORDER BY 1"))
+        assert [r.delta_micros for r in journal] == [5, 7]
         assert await rows(conn, ROLLUP) == await rows(conn, RAW)
         await assert_totals_follow_the_rollup(conn)
+        await assert_folds_exactly(conn)
 
 
-async def test_the_rankings_slot_bound_is_the_databases(engine: AsyncEngine) -> None:
-    """The ranking's threshold scan bounds an unseen user by SLOTS times the lowest slot row read:
-    exact only while no slot row can lie outside 0..SLOTS-1, which the tables' CHECKs enforce (the
-    trigger's slot count is refused by them if it grows alone)."""
+async def test_one_folder_at_a_time(engine: AsyncEngine, database_url: str) -> None:
+    """While one session folds, another's fold returns NULL at once instead of queueing on the
+    same rows; the rows stay for the next fold."""
+    from tests.conftest import plain
+    from tests.limits.factories import LimitFactory
+
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    chat = await make.chat(user, org)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES (:c, 'assistant', 9)"),
+            {"c": chat},
+        )
+    first = await asyncpg.connect(plain(database_url))
+    second = await asyncpg.connect(plain(database_url))
+    try:
+        async with first.transaction():
+            assert await first.fetchval("SELECT spendlimits_fold_spend_journal()") == 1
+            await second.execute("SET lock_timeout = '2s'")
+            assert await second.fetchval("SELECT spendlimits_fold_spend_journal()") is None
+        assert await second.fetchval("SELECT spendlimits_fold_spend_journal()") == 0
+        assert await second.fetchval("SELECT sum(spend_micros) FROM chat_spend_daily_folded") == 9
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_the_rankings_bound_is_the_databases(engine: AsyncEngine) -> None:
+    """The ranking's threshold scan bounds a user it has not seen (and who has no journal rows) by
+    the lowest folded row it read: exact only while a user has at most one folded row per period,
+    which the folded table's primary key enforces."""
     async with engine.connect() as conn:
-        checks = (
-            await conn.execute(
-                text(
-                    "SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-                    "WHERE contype = 'c' AND conrelid IN ('chat_spend_daily'::regclass, "
-                    "'chat_spend_period_totals'::regclass) AND pg_get_constraintdef(oid) LIKE '%slot%'"
-                )
+        key = await conn.scalar(
+            text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'p' AND conrelid = 'chat_spend_period_totals_folded'::regclass"
             )
-        ).all()
-    assert {(c.tbl, c.definition) for c in checks} == {
-        (table, f"CHECK (((slot >= 0) AND (slot <= {SLOTS - 1})))")
-        for table in ("chat_spend_daily", "chat_spend_period_totals")
-    }
+        )
+    assert key == "PRIMARY KEY (period, period_start, user_id) INCLUDE (spend_micros)"

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.insight import ranking as ranking_module
@@ -213,18 +212,7 @@ async def execute(engine: AsyncEngine, sql: str, **params: object) -> None:
 
 #: When the spend of world_of_journal is folded: never (all of it in the journal), between its two
 #: phases (the first folded, the second, with its negative deltas, in the journal), or after both.
-FOLDS = (
-    "never",
-    "between",
-    # The fold of 000012 proposes a net decrease as a row to INSERT ... ON CONFLICT DO UPDATE, and
-    # PostgreSQL checks the CHECK (spend_micros >= 0) on that proposed row before it finds the
-    # conflict: a fold of a lowered cost or a deleted message fails. Reported to the lead (who owns
-    # the migration); remove this mark once the fold updates existing keys instead.
-    pytest.param(
-        "after",
-        marks=pytest.mark.xfail(strict=True, raises=IntegrityError, reason="the fold fails on net decreases"),
-    ),
-)
+FOLDS = ("never", "between", "after")
 
 
 async def world_of_journal(make: LimitFactory, engine: AsyncEngine, folds: str) -> dict[str, uuid.UUID]:

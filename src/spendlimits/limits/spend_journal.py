@@ -1,0 +1,88 @@
+"""The spend journal's folder (migration 000012; docs/spend-journal.md).
+
+Message writes append their change of spend to ``chat_spend_journal`` instead of updating the
+rollup in their own transaction, so concurrent writers of one user share no row. Readers see the
+folded rollup plus the journal (the views ``chat_spend_daily`` and ``chat_spend_period_totals``), so
+spend is exact whether or not anything folds. What folding buys is a short journal: a decision
+reads its user's rows not yet folded, and the ranking counts every user in the journal as a
+candidate. The server folds in the background; bulk writers (import, demo) fold when they finish.
+
+Every process of a deployment runs a folder; the SQL function lets one fold at a time (the others'
+calls return at once), so replicas need no coordination.
+"""
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from spendlimits import metrics
+
+log = logging.getLogger(__name__)
+
+# No statement timeout for the fold: the service's default (5 s) exists to keep requests from
+# hanging, and a fold that catches up on a long backlog (a bulk load with no server running) would
+# hit it, roll back and start again from the same backlog for good. A fold blocks no reader and no
+# writer (writers only append; the folder is the one writer of the folded rows).
+_FOLD = (text("SET LOCAL statement_timeout = 0"), text("SELECT spendlimits_fold_spend_journal()"))
+
+
+async def fold(conn: AsyncConnection) -> int | None:
+    """Moves every journal row this transaction sees into the folded rollup and returns how many;
+    None when another session is folding. Commits with ``conn``'s transaction."""
+    await conn.execute(_FOLD[0])
+    moved = await conn.scalar(_FOLD[1])
+    return None if moved is None else int(moved)
+
+
+async def fold_now(engine: AsyncEngine) -> int | None:
+    """One fold in a transaction of its own."""
+    async with engine.begin() as conn:
+        return await fold(conn)
+
+
+class JournalFolder:
+    """Folds the journal every ``interval_s`` seconds while the server runs."""
+
+    def __init__(self, engine: AsyncEngine, interval_s: float) -> None:
+        self._engine = engine
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None and self._interval_s > 0:
+            self._task = asyncio.create_task(self._run(), name="spend-journal-folder")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            started = time.perf_counter()
+            try:
+                moved = await fold_now(self._engine)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                metrics.JOURNAL_FOLD_ERRORS.inc()
+                # Once per streak of failures: a database that is down fails every fold, and the
+                # requests' own errors already say so.
+                if not failing:
+                    log.warning(
+                        "folding the spend journal failed: %s (retrying every %.3f s)", exc, self._interval_s
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("folding the spend journal works again")
+                failing = False
+                if moved:
+                    metrics.JOURNAL_FOLDED_ROWS.inc(moved)
+                    metrics.JOURNAL_FOLD_SECONDS.observe(time.perf_counter() - started)
+            await asyncio.sleep(self._interval_s)
