@@ -1,7 +1,6 @@
 """Migration 000008 on a database with spend: the period totals start equal to the rollup, the
 trigger keeps both from then on, and going down leaves the daily rollup working alone."""
 
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -9,7 +8,7 @@ import asyncpg
 import pytest
 
 from spendlimits.db import migrate
-from tests.conftest import with_database
+from tests.db.versions import database_at
 
 BEFORE = 7
 
@@ -17,19 +16,8 @@ BEFORE = 7
 @pytest.fixture
 async def deployed(server_url: str) -> AsyncIterator[str]:
     """The URL of a database at the version before 000008."""
-    name = f"spendlimits_m8_{os.getpid()}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    conn = await migrate.connect(url)
-    try:
-        await migrate.up(conn, migrate.load_migrations(), target=BEFORE)
-    finally:
-        await conn.close()
-    yield url
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with database_at(server_url, BEFORE) as url:
+        yield url
 
 
 async def totals(conn: asyncpg.Connection, period: str) -> list[tuple[date, int]]:

@@ -3,7 +3,6 @@ lookup answered, on a world of tricky cases (own overrides, several limited grou
 Everyone groups, organizations, deleted users, unknown users and organizations, duplicate keys,
 limits off), and going down restores the old function and view."""
 
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +12,7 @@ import asyncpg
 import pytest
 
 from spendlimits.db import migrate
-from tests.conftest import with_database
+from tests.db.versions import database_at
 
 BEFORE = 9
 
@@ -21,19 +20,8 @@ BEFORE = 9
 @pytest.fixture
 async def deployed(server_url: str) -> AsyncIterator[str]:
     """The URL of a database at the version before 000010."""
-    name = f"spendlimits_m10_{os.getpid()}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    conn = await migrate.connect(url)
-    try:
-        await migrate.up(conn, migrate.load_migrations(), target=BEFORE)
-    finally:
-        await conn.close()
-    yield url
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with database_at(server_url, BEFORE) as url:
+        yield url
 
 
 async def tricky_world(conn: asyncpg.Connection) -> list[tuple[uuid.UUID | None, uuid.UUID | None]]:

@@ -1,7 +1,6 @@
 """Migration 000012 on a database with spend in several slots: every key's slots become one folded
 row, no spend is lost or doubled, and going down folds the journal back into the slotted tables."""
 
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -9,7 +8,7 @@ import asyncpg
 import pytest
 
 from spendlimits.db import migrate
-from tests.conftest import with_database
+from tests.db.versions import database_at
 
 BEFORE = 11
 
@@ -32,19 +31,8 @@ INSERT = "INSERT INTO chat_messages (chat_id, role, total_cost_micros, created_a
 @pytest.fixture
 async def deployed(server_url: str) -> AsyncIterator[str]:
     """The URL of a database at the version before 000012."""
-    name = f"spendlimits_m12_{os.getpid()}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    conn = await migrate.connect(url)
-    try:
-        await migrate.up(conn, migrate.load_migrations(), target=BEFORE)
-    finally:
-        await conn.close()
-    yield url
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with database_at(server_url, BEFORE) as url:
+        yield url
 
 
 def nonzero(rows: list[asyncpg.Record]) -> list[tuple[object, ...]]:
