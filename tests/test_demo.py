@@ -44,7 +44,7 @@ async def rollup_mismatches(engine: AsyncEngine) -> int:
                     WHERE m.total_cost_micros IS NOT NULL
                     GROUP BY 1, 2, 3
                 ),
-                -- Summed over the rollup's slots (migration 000003).
+                -- Summed: a key's folded row and its journal rows (migration 000012).
                 rolled_up AS (
                     SELECT user_id, day, organization_id, sum(spend_micros) AS spend_micros
                     FROM chat_spend_daily GROUP BY 1, 2, 3
@@ -60,6 +60,13 @@ async def rollup_mismatches(engine: AsyncEngine) -> int:
 async def test_loading_the_demo_twice_duplicates_nothing(engine: AsyncEngine) -> None:
     first = await load_demo(engine, size=SMALL, now=NOW)
     after_first = await row_counts(engine)
+    # The loader folds what it journaled: a server started on the sample reads short journals.
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM chat_spend_journal")) == 0
+        assert (
+            await conn.scalar(text("SELECT count(*) FROM chat_spend_daily_folded"))
+            == after_first["chat_spend_daily"]
+        )
     # A later day: the messages' timestamps would differ, their keys do not.
     second = await load_demo(engine, size=SMALL, now=NOW + timedelta(days=3))
 
