@@ -135,3 +135,21 @@ async def test_an_import_folds_what_it_journaled(
     async with engine.connect() as conn:
         cost = await conn.scalar(text("SELECT sum(total_cost_micros) FROM chat_messages"))
     assert cost and await folded_spend(engine) == cost
+
+
+async def test_the_fold_command_says_when_another_session_is_folding(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    make = LimitFactory(engine)
+    org = await make.organization("acme")
+    user = await make.user("alice", organizations=(org,))
+    await make.spend(user, org, 5)
+    async with engine.connect() as conn, conn.begin():
+        # What a folding session holds (migration 000012): the fold's own advisory lock.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(1397772874)"))
+        done = spendlimits("fold", database_url=database_url)
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip() == "spendlimits: another session is folding the spend journal; nothing was done"
+    )
+    assert await journal_rows(engine) == 1

@@ -255,19 +255,21 @@ _TOP_OF_PERIOD = _top(
            OR (SELECT count(*) FROM head) < :scan
     )"""
 )
-# A small organization: every member's rows, folded and not, through the view (cheaper than
-# scanning the whole period for them); nothing is bounded, so there is no head.
-_TOP_OF_MEMBERS = _top(
-    """
-    head AS (SELECT NULL::bigint AS spend_micros WHERE false),
-    exact AS MATERIALIZED (
+# A small organization's members with spend in the period and their exact totals: every member's
+# rows, folded and not, through the view (cheaper than scanning the whole period for them).
+_MEMBERS_TOTALS = """
         SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
         FROM organization_members om
         JOIN chat_spend_period_totals t ON t.user_id = om.user_id
         WHERE om.organization_id = CAST(:organization_id AS uuid)
           AND t.period = :period AND t.period_start = :period_start
-        GROUP BY t.user_id
-    )"""
+        GROUP BY t.user_id"""
+
+# A small organization: nothing is bounded, so there is no head.
+_TOP_OF_MEMBERS = _top(
+    f"""
+    head AS (SELECT NULL::bigint AS spend_micros WHERE false),
+    exact AS MATERIALIZED ({_MEMBERS_TOTALS})"""
 )
 
 
@@ -335,15 +337,9 @@ _FILTERED = _filtered(
     WHERE x.spend_micros >= CAST(:min_spend AS bigint)
     """
 )
-# A small organization: its members' rows only, folded and not, through the view.
+# A small organization: its members' totals.
 _FILTERED_MEMBERS = _filtered(
-    """
-    SELECT t.user_id, sum(t.spend_micros)::bigint AS spend_micros
-    FROM organization_members om
-    JOIN chat_spend_period_totals t ON t.user_id = om.user_id
-    WHERE om.organization_id = CAST(:organization_id AS uuid)
-      AND t.period = :period AND t.period_start = :period_start
-    GROUP BY t.user_id
+    f"""{_MEMBERS_TOTALS}
     HAVING sum(t.spend_micros) >= CAST(:min_spend AS numeric)
     """
 )

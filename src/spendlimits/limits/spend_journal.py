@@ -26,14 +26,15 @@ log = logging.getLogger(__name__)
 # hanging, and a fold that catches up on a long backlog (a bulk load with no server running) would
 # hit it, roll back and start again from the same backlog for good. A fold blocks no reader and no
 # writer (writers only append; the folder is the one writer of the folded rows).
-_FOLD = (text("SET LOCAL statement_timeout = 0"), text("SELECT spendlimits_fold_spend_journal()"))
+_NO_TIMEOUT = text("SET LOCAL statement_timeout = 0")
+_FOLD = text("SELECT spendlimits_fold_spend_journal()")
 
 
 async def fold(conn: AsyncConnection) -> int | None:
     """Moves every journal row this transaction sees into the folded rollup and returns how many;
     None when another session is folding. Commits with ``conn``'s transaction."""
-    await conn.execute(_FOLD[0])
-    moved = await conn.scalar(_FOLD[1])
+    await conn.execute(_NO_TIMEOUT)
+    moved = await conn.scalar(_FOLD)
     return None if moved is None else int(moved)
 
 
