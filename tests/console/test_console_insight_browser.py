@@ -5,7 +5,7 @@ so none of these tests skips: a missing field fails them."""
 import re
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.console.browser import open_tab, record_spend, search, take_member, users
 from tests.console.conftest import Console
@@ -84,14 +84,38 @@ def test_the_audit_log_shows_an_override_set_in_the_console(browser: Browser, co
 
 def test_the_overview_changes_the_warning_thresholds(browser: Browser, console: Console) -> None:
     with open_tab(browser, console) as tab:
+        # The stored thresholds are held back: until they arrive the field cannot be edited, so an
+        # edit is never overwritten by a late answer (CI once saw the typed "50, 120" replaced).
+        held: list[Route] = []
+
+        def hold_thresholds(route: Route) -> None:
+            # Queries go as GET (the operation in the URL), mutations as POST.
+            if "ConsoleThresholds" in route.request.url + (route.request.post_data or ""):
+                held.append(route)
+            else:
+                route.fallback()
+
+        tab.page.route("**/graphql*", hold_thresholds)
         tab.sign_in(console.owner_token)
         field = tab.page.get_by_label(re.compile("Warn at these shares of the limit"))
+        expect(field).to_be_disabled()
+        for _ in range(50):  # the route handler runs as Playwright dispatches events
+            if held:
+                break
+            tab.page.wait_for_timeout(100)
+        assert held, "the thresholds query was not sent"
+        expect(field).to_be_disabled()
+        for route in held:
+            route.continue_()
+        tab.page.unroute("**/graphql*", hold_thresholds)
+        expect(field).to_be_enabled()
         field.fill("50, 120")
         tab.page.get_by_role("button", name="Save thresholds").click()
         expect(tab.page.get_by_role("alert")).to_contain_text("1 to 99")
         field.fill("80, 50")
         tab.page.get_by_role("button", name="Save thresholds").click()
         expect(tab.page.get_by_text("Thresholds saved.")).to_be_visible()
+        expect(field).to_have_value("50, 80")  # the stored list, sorted by the server
         stored = console.graphql(console.owner_token, "{ chatUsageLimitConfig { warningThresholdsPercent } }")
         assert stored["chatUsageLimitConfig"]["warningThresholdsPercent"] == [50, 80]
         assert tab.errors == []

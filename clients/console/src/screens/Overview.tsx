@@ -1,6 +1,6 @@
 // Overview: limits on or off, the default limit and period, the enforcement mode, the warning
 // thresholds (when the server has them) and the unpriced-model warning; OWNERs edit, AUDITORs read.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { QueryState } from "../components/QueryState";
@@ -163,12 +163,13 @@ function ConfigForm(props: {
 function ThresholdsForm(props: { readOnly: boolean }) {
   const [result] = useQuery({ query: ConsoleThresholdsDocument });
   const stored = result.data?.chatUsageLimitConfig.warningThresholdsPercent;
-  const [text, setText] = useState("");
+  // What the user typed, or null while they have not typed: the field then shows the stored value.
+  // Seeding a state from the query in an effect would overwrite an edit made before the query (or a
+  // refetch after a save) answered.
+  const [edited, setEdited] = useState<string | null>(null);
+  const text = edited ?? stored?.join(", ") ?? "";
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   const [, update] = useMutation(ConsoleUpdateThresholdsDocument);
-  useEffect(() => {
-    if (stored) setText(stored.join(", "));
-  }, [stored]);
 
   async function submit(event: React.FormEvent) {
     event.preventDefault();
@@ -180,19 +181,26 @@ function ThresholdsForm(props: { readOnly: boolean }) {
     const outcome = await update({ percents: parsed.percents });
     const error = outcome.error?.message ?? outcome.data?.updateChatUsageLimitConfig.errors[0]?.message;
     setMessage(error ? { error: true, text: error } : { error: false, text: "Thresholds saved." });
+    // Saved: show the stored list again, which the server keeps sorted.
+    if (!error) setEdited(null);
   }
 
   return (
     <form className="stack" onSubmit={submit} aria-labelledby="thresholds-title">
       <h2 id="thresholds-title">Warning thresholds</h2>
       <label htmlFor="thresholds">Warn at these shares of the limit, in percent (1 to 99, at most 5)</label>
-      <input id="thresholds" value={text} disabled={props.readOnly} onChange={(event) => setText(event.target.value)} />
+      <input
+        id="thresholds"
+        value={text}
+        disabled={props.readOnly || stored === undefined}
+        onChange={(event) => setEdited(event.target.value)}
+      />
       {message && (
         <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "ok"}>
           {message.text}
         </p>
       )}
-      <button type="submit" disabled={props.readOnly}>
+      <button type="submit" disabled={props.readOnly || stored === undefined}>
         Save thresholds
       </button>
     </form>
