@@ -9,12 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
+from graphql import GraphQLSchema, build_schema, parse, validate
 
 from tests.conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+GRAPHQL_BLOCK = re.compile(r"^```graphql\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _prose(text: str) -> str:
@@ -104,3 +106,24 @@ def test_code_cites_docs_pages_not_documents_outside_the_repository() -> None:
         if outside.search(line)
     ]
     assert found == []
+
+
+@pytest.fixture(scope="module")
+def schema() -> GraphQLSchema:
+    return build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_graphql_example_is_valid_against_the_schema(page: Path, schema: GraphQLSchema) -> None:
+    """A reader copies these into GraphiQL: each block must parse and validate as it stands."""
+    invalid = []
+    for number, block in enumerate(GRAPHQL_BLOCK.findall(page.read_text(encoding="utf-8")), start=1):
+        errors = validate(schema, parse(block))
+        invalid += [f"block {number}: {error.message}" for error in errors]
+    assert invalid == []
+
+
+def test_the_example_checker_finds_invalid_examples(schema: GraphQLSchema) -> None:
+    page = "# Top\n\n```graphql\nquery { viewer { username } }\n```\n\n```graphql\nquery { me { id } }\n```\n"
+    blocks = GRAPHQL_BLOCK.findall(page)
+    assert [len(validate(schema, parse(block))) for block in blocks] == [0, 1]
