@@ -14,7 +14,10 @@ seeded users. Each case is one way to keep the journal, installed in the scratch
 - row trigger: ``FOR EACH ROW`` with a ``WHEN`` on the cost, one row per priced message;
 - in the statement: the INSERT and the append in one statement (a data-modifying CTE), no trigger;
 - no CHECK, no index: 000012's statement appending to a copy of the journal without its
-  ``delta_micros <> 0`` and its ``user_id`` index.
+  ``delta_micros <> 0`` and its ``user_id`` index;
+- a watermark instead of a journal (not a design of the service, its writer's side only): no
+  trigger, the message carries its transaction id (``pg_current_xact_id()``) in a column with an
+  index on (chat, transaction id), so that a folder could read the messages past a snapshot.
 
 Two loads, both in autocommit, each writer its own connection: 16 writers of ONE user (one chat)
 sending one-message INSERTs, and 4 writers sending 100-message INSERTs (the batch path's shape).
@@ -22,6 +25,11 @@ No folder runs beside the writers: this measures the append alone (``contention.
 measures the fold's share). The journals are emptied between runs, off the clock. The cases take
 turns (each round starts one case later); the figure to read is the median of each round's ratio to
 its own plain run, as a machine whose load drifts blurs it least.
+
+Then what that watermark would cost a decision, which then reads its user's messages past the
+watermark through each of the user's chats (the messages carry no user): that read for a user
+with 1, 100 and 1,000 chats, against today's probe of the journal by user (median ms of the
+statement alone, one connection, after 20 old messages per chat and 3 recent ones).
 
 Then the fold: ``spendlimits_fold_spend_journal()`` as migrated against migration 000012's (taken
 from 000013's down file), each folding the same journals in turn: 1,600 rows of one user (what 16
@@ -91,6 +99,10 @@ BEGIN
     HAVING sum(m.total_cost_micros) <> 0;
     RETURN NULL;
 END $$;
+-- The watermark's writer: its transaction id on the message, indexed for a read by chat. The
+-- other cases leave the column NULL, so the partial index costs them nothing.
+ALTER TABLE chat_messages ADD COLUMN lever_xid xid8;
+CREATE INDEX lever_xid_idx ON chat_messages (chat_id, lever_xid) WHERE lever_xid IS NOT NULL;
 CREATE TRIGGER lever_ungrouped AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION lever_ungrouped();
 CREATE TRIGGER lever_row AFTER INSERT ON chat_messages FOR EACH ROW
@@ -109,8 +121,14 @@ class Case:
     trigger: str | None
     #: The append rides in the writer's statement.
     in_statement: bool = False
+    #: No journal: the message carries its transaction id (the watermark's writer).
+    watermark: bool = False
 
     def statement(self, insert: str) -> str:
+        if self.watermark:
+            return insert.replace("total_cost_micros)", "total_cost_micros, lever_xid)").replace(
+                "7", "7, pg_current_xact_id()"
+            )
         return IN_STATEMENT.format(insert=insert) if self.in_statement else insert
 
 
@@ -122,6 +140,7 @@ CASES = (
     Case("row trigger", "lever_row"),
     Case("in the statement (CTE), no trigger", None, in_statement=True),
     Case("000012's trigger, journal without CHECK and index", "lever_bare"),
+    Case("no journal: a transaction id on the message, indexed (a watermark's writer)", None, watermark=True),
 )
 
 
@@ -203,12 +222,68 @@ async def measure(url: str, load: Load, chat: uuid.UUID, rounds: int) -> None:
     harness.print_table([load.label, "msg/s (median)", "of plain, per round", "range"], rows)
 
 
+#: A decision's read of its user's spend not yet folded: today's, and the watermark's.
+JOURNAL_READ = "SELECT coalesce(sum(delta_micros), 0) FROM chat_spend_journal WHERE user_id = $1"
+WATERMARK_READ = """
+SELECT coalesce(sum(m.total_cost_micros), 0)
+FROM chats c
+JOIN chat_messages m ON m.chat_id = c.id AND m.lever_xid IS NOT NULL
+ AND m.lever_xid >= pg_snapshot_xmin($2::text::pg_snapshot) AND NOT pg_visible_in_snapshot(m.lever_xid, $2::text::pg_snapshot)
+WHERE c.owner_id = $1
+"""
+
+
+async def statement_ms(conn: asyncpg.Connection, query: str, *args: object, count: int = 200) -> float:
+    statement = await conn.prepare(query)
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await statement.fetchval(*args)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds) * 1000
+
+
+async def watermark_reads(url: str, seeded: harness.Seeded) -> None:
+    """A decision's unfolded read with a watermark, by the user's number of chats, against the
+    journal's probe: each user gets chats up to the count, 20 messages per chat before the
+    watermark's snapshot and one on each of 3 chats after it."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = []
+        for n, user in ((1, seeded.users[10]), (100, seeded.users[11]), (1000, seeded.users[12])):
+            await conn.execute(
+                "INSERT INTO chats (owner_id, organization_id) SELECT $1, $2 FROM generate_series(2, $3)",
+                user,
+                seeded.organization,
+                n,
+            )
+            old_and_recent = (
+                "INSERT INTO chat_messages (chat_id, role, total_cost_micros, lever_xid)"
+                " SELECT c.id, 'assistant', 7, pg_current_xact_id()"
+                " FROM (SELECT id FROM chats WHERE owner_id = $1 ORDER BY id LIMIT $2) c, generate_series(1, $3)"
+            )
+            await conn.execute(old_and_recent, user, n, 20)
+            snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+            await conn.execute(old_and_recent, user, 3, 1)
+            await conn.execute("ANALYZE chats; ANALYZE chat_messages")
+            # The recent messages alone: one on each of (up to) 3 chats.
+            assert await conn.fetchval(WATERMARK_READ, user, snapshot) == min(n, 3) * 7
+            watermark = await statement_ms(conn, WATERMARK_READ, user, snapshot)
+            journal = await statement_ms(conn, JOURNAL_READ, user)
+            rows.append([f"{n:,}", f"{watermark:.3f}", f"{journal:.3f}"])
+    finally:
+        await conn.close()
+    harness.print_table(["the user's chats", "watermark: ms", "journal: ms (today)"], rows)
+    print()
+
+
 async def folds(url: str, seeded: harness.Seeded, repeats: int) -> None:
     """The current fold against 000012's, on the same journals, taking turns."""
     conn = await asyncpg.connect(url)
     try:
-        # The journal as autovacuum keeps it: the writers' runs above left its heap thousands of
+        # Empty, and as autovacuum keeps it: the writers' runs above left its heap thousands of
         # pages long, every one of which a fold's scan would read.
+        await conn.fetchval("SELECT spendlimits_fold_spend_journal()")
         await conn.execute("VACUUM chat_spend_journal")
         await conn.execute(FOLD_000012.replace("spendlimits_fold_spend_journal()", "bench_fold_000012()"))
         rows = []
@@ -269,6 +344,7 @@ async def main() -> None:
         for load in () if args.folds_only else loads:
             await measure(url, load, seeded.chats[1], rounds)
             print()
+        await watermark_reads(url, seeded)
         await folds(url, seeded, 4 if args.quick else 10)
 
 
