@@ -51,12 +51,13 @@ import uvloop
 #: Migration 000012's fold, to measure against the current one: its text, as 000013 puts it back.
 FOLD_000012 = (harness.REPO / "migrations" / "000013_fold_by_day.down.sql").read_text()
 
-#: The writers' statements: one message, or ``BATCH`` messages, of one chat.
-ONE = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)"
+#: The writers' statements: one message, or ``BATCH`` messages, of one chat; ``{columns}`` and
+#: ``{values}`` take the watermark's transaction id, or nothing.
+ONE = "INSERT INTO chat_messages (chat_id, role, total_cost_micros{columns}) VALUES ($1, 'assistant', 7{values})"
 BATCH = 100
 MANY = (
-    "INSERT INTO chat_messages (chat_id, role, total_cost_micros)"
-    f" SELECT $1, 'assistant', 7 FROM generate_series(1, {BATCH})"
+    "INSERT INTO chat_messages (chat_id, role, total_cost_micros{columns})"
+    f" SELECT $1, 'assistant', 7{{values}} FROM generate_series(1, {BATCH})"
 )
 #: The append riding in the writer's statement: the INSERT's rows, joined to their chat.
 IN_STATEMENT = """
@@ -126,10 +127,9 @@ class Case:
 
     def statement(self, insert: str) -> str:
         if self.watermark:
-            return insert.replace("total_cost_micros)", "total_cost_micros, lever_xid)").replace(
-                "7", "7, pg_current_xact_id()"
-            )
-        return IN_STATEMENT.format(insert=insert) if self.in_statement else insert
+            return insert.format(columns=", lever_xid", values=", pg_current_xact_id()")
+        plain = insert.format(columns="", values="")
+        return IN_STATEMENT.format(insert=plain) if self.in_statement else plain
 
 
 PLAIN = Case("plain inserts (journal trigger off)", None)
