@@ -31,9 +31,11 @@ test-slow: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-## Smoke run of the contention benchmark (bench/contention.py --quick; BENCHMARKS.md has full figures).
+## Smoke runs of the contention benchmark and of the journal's levers (--quick; BENCHMARKS.md has
+## full figures): they print, and keep the scripts running against the current migrations.
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/contention.py --quick $(BENCH_ARGS)
+	$(BIN)/python bench/journal_levers.py --quick $(BENCH_ARGS)
 
 ## Faults, hostile input, load and security against real `spendlimits serve` processes, each test on
 ## a PostgreSQL of its own (RELIABILITY.md).
