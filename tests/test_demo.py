@@ -60,9 +60,9 @@ async def rollup_mismatches(engine: AsyncEngine) -> int:
 async def test_loading_the_demo_twice_duplicates_nothing(engine: AsyncEngine) -> None:
     first = await load_demo(engine, size=SMALL, now=NOW)
     after_first = await row_counts(engine)
-    # The loader folds what it journaled: a server started on the sample reads short journals.
+    # The loader folds what it wrote: a server started on the sample has nothing to catch up on.
     async with engine.connect() as conn:
-        assert await conn.scalar(text("SELECT count(*) FROM chat_spend_journal")) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM chat_spend_unfolded")) == 0
         assert (
             await conn.scalar(text("SELECT count(*) FROM chat_spend_daily_folded"))
             == after_first["chat_spend_daily"]

@@ -175,8 +175,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
         try:
             report = await importer.run(source)
-            # The import's spend was journaled; fold it now rather than leave a bulk load's rows
-            # for the next server's first fold (spend is exact either way).
+            # Fold the import's messages now rather than leave a bulk load for the next server's
+            # first fold (spend is exact either way).
             await fold_now(engine)
         except UnicodeDecodeError:
             progress.finish(importer.report.status())
@@ -206,7 +206,7 @@ def cmd_fold(_: argparse.Namespace, settings: Settings) -> int:
     moved = _run(settings, work)
     if moved is None:
         raise CliError("another session is folding the spend journal; nothing was done")
-    print(f"folded {moved} spend journal rows")
+    print(f"folded {moved} rows of spend (messages and corrections)")
     return 0
 
 
@@ -473,7 +473,7 @@ def parser() -> argparse.ArgumentParser:
     ds.set_defaults(func=cmd_db)
 
     fold = sub.add_parser(
-        "fold", help="fold the spend journal into the rollup now (servers do it in the background)"
+        "fold", help="fold unfolded spend into the rollup now (servers do it in the background)"
     )
     fold.set_defaults(func=cmd_fold)
 

@@ -32,7 +32,7 @@ from spendlimits.directory.messages import MessageRole
 from spendlimits.limits.config import get_config, update_config
 from spendlimits.limits.overrides import upsert_group_override, upsert_user_override
 from spendlimits.limits.periods import Period
-from spendlimits.limits.spend_journal import fold
+from spendlimits.limits.spend_journal import fold_now
 from spendlimits.limits.status import statuses
 
 OWNER = "demo-owner"
@@ -291,9 +291,9 @@ async def load_demo(
                 present += 1 if outcome.replayed else 0
             else:
                 raise outcome
-        # The sample's spend was journaled: folded here, a server started on it reads short journals
-        # from its first request (spend is exact either way).
-        await fold(conn)
+    # The sample's spend is folded once committed (a fold leaves its own transaction's messages to
+    # a later one): a server started on it has nothing to catch up on (spend is exact either way).
+    await fold_now(engine)
     return DemoResult(owner_token=secret, users=len(people), messages_added=added, messages_present=present)
 
 

@@ -61,15 +61,15 @@ POOL_CONNECTIONS = Gauge(
 )
 JOURNAL_FOLDED_ROWS = Counter(
     "spendlimits_spend_journal_folded_rows",
-    "Spend journal rows moved into the folded rollup by this process's folder (docs/spend-journal.md).",
+    "Messages and journal corrections moved into the folded rollup by this process's folder (docs/spend-journal.md).",
 )
 JOURNAL_FOLD_ERRORS = Counter(
     "spendlimits_spend_journal_fold_errors",
-    "Folds of the spend journal that failed (retried at the next interval).",
+    "Folds of unfolded spend that failed (retried at the next interval).",
 )
 JOURNAL_FOLD_SECONDS = Histogram(
     "spendlimits_spend_journal_fold_duration_seconds",
-    "Time of each fold of the spend journal that moved rows.",
+    "Time of each fold that moved rows.",
     buckets=_SQL_BUCKETS,
 )
 POOL_LIMIT = Gauge(

@@ -89,7 +89,7 @@ class Settings:
     live: "LiveSettings" = field(default_factory=lambda: LiveSettings())
     #: Run only documents registered in static/trusted-documents.json (docs/hot-paths.md).
     trusted_documents_only: bool = False
-    #: How often the server folds the spend journal into the rollup (docs/spend-journal.md); 0 = never.
+    #: How often the server folds unfolded spend into the rollup (docs/spend-journal.md); 0 = never.
     fold_interval_ms: int = 200
 
     def __post_init__(self) -> None:

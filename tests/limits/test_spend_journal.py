@@ -1,4 +1,4 @@
-"""The spend journal's folder (docs/spend-journal.md): the server folds in the background, a
+"""The spend folder (docs/spend-journal.md): the server folds in the background, a
 failing fold is logged once and retried, and spend reads the same before and after a fold,
 through the API too."""
 
@@ -27,9 +27,10 @@ query ($id: ID!) { user(id: $id) { chatUsageLimitStatus { currentSpendMicros spe
 """
 
 
-async def journal_rows(engine: AsyncEngine) -> int:
+async def unfolded_rows(engine: AsyncEngine) -> int:
+    """Messages past the last fold and counted corrections: what a fold would move."""
     async with engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM chat_spend_journal")) or 0)
+        return int(await conn.scalar(text("SELECT count(*) FROM chat_spend_unfolded")) or 0)
 
 
 async def folded_spend(engine: AsyncEngine) -> int:
@@ -39,12 +40,12 @@ async def folded_spend(engine: AsyncEngine) -> int:
         )
 
 
-async def wait_for_an_empty_journal(engine: AsyncEngine, seconds: float = 10.0) -> None:
+async def wait_until_all_is_folded(engine: AsyncEngine, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.05)):
-        if await journal_rows(engine) == 0:
+        if await unfolded_rows(engine) == 0:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the journal still has {await journal_rows(engine)} rows after {seconds} s")
+    raise AssertionError(f"{await unfolded_rows(engine)} rows are still unfolded after {seconds} s")
 
 
 async def test_the_server_folds_in_the_background_and_the_status_reads_the_same(
@@ -57,7 +58,7 @@ async def test_the_server_folds_in_the_background_and_the_status_reads_the_same(
     user = await make.user("alice", organizations=(org,))
     for cost in (100, 250, 4_000):
         await make.spend(user, org, cost)
-    assert await journal_rows(engine) == 3
+    assert await unfolded_rows(engine) == 3
 
     app = create_app(engine, replace(settings, fold_interval_ms=50))
     before = metrics.JOURNAL_FOLDED_ROWS._value.get()
@@ -68,7 +69,7 @@ async def test_the_server_folds_in_the_background_and_the_status_reads_the_same(
         api = GraphQLClient(http, token)
         unfolded = await api.data(STATUS, {"id": str(user)})
         async with app.router.lifespan_context(app):
-            await wait_for_an_empty_journal(engine)
+            await wait_until_all_is_folded(engine)
             folded = await api.data(STATUS, {"id": str(user)})
     assert unfolded == folded
     assert folded["user"]["chatUsageLimitStatus"]["currentSpendMicros"] == 4_350
@@ -95,10 +96,10 @@ async def test_a_failing_fold_is_logged_once_and_retried_until_it_works(
                 break
             await asyncio.sleep(0.02)
         assert metrics.JOURNAL_FOLD_ERRORS._value.get() - errors >= 3
-        assert await journal_rows(engine) == 1  # nothing lost: the rows wait for a fold that works
+        assert await unfolded_rows(engine) == 1  # nothing lost: the message waits for a fold that works
         async with engine.begin() as conn:
             await conn.execute(text("ALTER FUNCTION fold_gone() RENAME TO spendlimits_fold_spend_journal"))
-        await wait_for_an_empty_journal(engine)
+        await wait_until_all_is_folded(engine)
     finally:
         await folder.close()
     failures = [r for r in caplog.records if "folding the spend journal failed" in r.getMessage()]
@@ -119,19 +120,17 @@ async def test_the_fold_command_folds_and_says_how_much(engine: AsyncEngine, dat
     await make.spend(user, org, 12)
     done = spendlimits("fold", database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "folded 2 spend journal rows"
-    assert await journal_rows(engine) == 0
+    assert done.stdout.strip() == "folded 2 rows of spend (messages and corrections)"
+    assert await unfolded_rows(engine) == 0
     assert await folded_spend(engine) == 42
 
 
-async def test_an_import_folds_what_it_journaled(
-    engine: AsyncEngine, database_url: str, tmp_path: Path
-) -> None:
+async def test_an_import_folds_what_it_wrote(engine: AsyncEngine, database_url: str, tmp_path: Path) -> None:
     source = tmp_path / "good.jsonl"
     source.write_text("\n".join(good_lines()) + "\n")
     done = spendlimits("import", str(source), database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert await journal_rows(engine) == 0
+    assert await unfolded_rows(engine) == 0
     async with engine.connect() as conn:
         cost = await conn.scalar(text("SELECT sum(total_cost_micros) FROM chat_messages"))
     assert cost and await folded_spend(engine) == cost
@@ -152,4 +151,4 @@ async def test_the_fold_command_says_when_another_session_is_folding(
     assert (
         done.stderr.strip() == "spendlimits: another session is folding the spend journal; nothing was done"
     )
-    assert await journal_rows(engine) == 1
+    assert await unfolded_rows(engine) == 1

@@ -161,26 +161,25 @@ async def test_after_a_kill_9_mid_stream_a_full_resend_records_every_message_exa
         rollup_total = await conn.fetchval(
             "SELECT sum(spend_micros) FROM chat_spend_daily WHERE user_id = $1::uuid", seeded.member_id
         )
-        # The restarted server's folder moves into the rollup what every writer journaled, the
-        # killed server's included (docs/spend-journal.md): nothing waits for the process that
-        # wrote it.
+        # The restarted server's folder moves into the rollup what every writer wrote, the killed
+        # server's included (docs/spend-journal.md): nothing waits for the process that wrote it.
         started = time.monotonic()
         for _ in range(200):  # the folder runs every 200 ms: 10 s is fifty folds
-            if not await conn.fetchval("SELECT count(*) FROM chat_spend_journal"):
+            if not await conn.fetchval("SELECT count(*) FROM chat_spend_unfolded"):
                 break
             await asyncio.sleep(0.05)
         folded_after = time.monotonic() - started
         folded_total = await conn.fetchval(
             "SELECT sum(spend_micros) FROM chat_spend_daily_folded WHERE user_id = $1::uuid", seeded.member_id
         )
-        left_in_journal = await conn.fetchval("SELECT count(*) FROM chat_spend_journal")
+        left_unfolded = await conn.fetchval("SELECT count(*) FROM chat_spend_unfolded")
     finally:
         await conn.close()
 
     assert {r["idempotency_key"]: r["n"] for r in rows} == {m.key: 1 for m in every}
     assert {r["idempotency_key"]: r["cost"] for r in rows} == {m.key: m.cost for m in every}
     assert raw_total == rollup_total == expected_total
-    assert left_in_journal == 0 and folded_total == expected_total
+    assert left_unfolded == 0 and folded_total == expected_total
     assert spend["user"]["chatUsageLimitStatus"]["currentSpendMicros"] == expected_total
     assert_no_secret_logged(server.log_text(), seeded.secrets)
     figures = {

@@ -13,18 +13,19 @@ one period of the rollup for every user (0.1-0.4 s at 1M messages), so the fast 
 per-user period totals (migrations 000008 and 000012) through an exact **threshold scan**. Since
 000012 a user's total in a period has two parts: their one folded row
 (``chat_spend_period_totals_folded``, one row per period kind, period start and user, kept by the
-folder ``spendlimits_fold_spend_journal``) and their rows not yet folded (``chat_spend_journal``,
-signed deltas per day, negative for a lowered cost or a deleted message). The scan reads folded
-rows of the period by spend, highest first, from an index, and counts as seen every user it read
-and every user with journal rows in the period (one pass over the journal, which the folder keeps
-to about one fold interval of writes); every user seen gets their exact total (folded row plus
-journal deltas). A user not seen has no journal row in the period, so their total is their folded
-row, which is at most the lowest row read (``edge``): that is the bound. Ranks whose key beats it
-are final; otherwise the scan reads four times as many rows. The journal users have to be seen,
-not bounded: a folded row says nothing of the deltas waiting to be added to it. Exactness never
-depends on the fold having run (one statement reads both parts in one snapshot, and a fold moves
-rows from one to the other in one transaction); only the journal's length, and so the cost of
-reading it, does. Three ways:
+folder ``spendlimits_fold_spend_journal``) and their rows not yet folded (``chat_spend_unfolded``,
+migration 000014: the messages the last fold did not see and the journal's corrections, signed
+deltas per day, negative for a lowered cost or a deleted message). The scan reads folded rows of
+the period by spend, highest first, from an index, and counts as seen every user it read and every
+user with unfolded rows in the period (one pass over them, which the folder keeps to about one
+fold interval of writes); every user seen gets their exact total (folded row plus unfolded
+deltas). A user not seen has no unfolded row in the period, so their total is their folded row,
+which is at most the lowest row read (``edge``): that is the bound. Ranks whose key beats it are
+final; otherwise the scan reads four times as many rows. The users with unfolded rows have to be
+seen, not bounded: a folded row says nothing of the deltas waiting to be added to it. Exactness
+never depends on the fold having run (one statement reads both parts in one snapshot, and a fold
+moves rows from one to the other in one transaction); only how much is unfolded, and so the cost
+of reading it, does. Three ways:
 
 - **by spend**, over all organizations, without a share filter: a user's key is their whole
   spend in the period (0 for everyone while limits are off), so the page comes from the scan
@@ -37,7 +38,7 @@ reading it, does. Three ways:
   left. With a share filter, every passing user is needed (for totalCount), so one statement
   (``_FILTERED``) does it all: its candidates are the users whose folded row reaches the filter's
   share of the lowest limit (a range of the same index: the candidates themselves, not every
-  user) and the users with journal rows in the period (whose deltas may lift them over it), each
+  user) and the users with unfolded rows in the period (whose deltas may lift them over it), each
   counted once; it keeps those whose exact whole spend reaches that share, resolves them in one
   ``spendlimits_resolve`` call (set-based since migration 000010) and returns the live ones whose
   whole spend reaches the share of their own limit. A user whose limit is not scoped to an
@@ -157,7 +158,7 @@ def _general(order: RankingOrder) -> Any:
 _GENERAL = {order: _general(order) for order in RankingOrder}
 
 # What every fast path reads first: the configuration, the configured period's first day (the key
-# of the period totals) and end day (the journal's rows are per day: those of [first, end) count),
+# of the period totals) and end day (unfolded rows are per day: those of [first, end) count),
 # the number of live users (of the organization) and, for the pruned path, the lowest limit anyone
 # can have: the default, a live user's own override or a group's override (whichever wins for a
 # user, it is one of these; taken over everyone, also for an organization's ranking: a lower bound
@@ -188,12 +189,13 @@ _META = text(
 )
 
 
-# A user's journal rows in the period, summed: one pass over the journal (its only index is the
-# user's, and this reads every user's rows; the folder keeps it short). Materialized: read once.
-_JOURNAL = """
-    journal AS MATERIALIZED (
+# A user's unfolded rows in the period, summed: one pass over everyone's (the messages past the
+# last fold, through their transaction ids' index, and the journal's corrections; the folder keeps
+# both short). Materialized: read once.
+_UNFOLDED = """
+    unfolded AS MATERIALIZED (
         SELECT j.user_id, sum(j.delta_micros)::bigint AS delta_micros
-        FROM chat_spend_journal j
+        FROM chat_spend_unfolded j
         WHERE j.day >= CAST(:first_day AS date) AND j.day < CAST(:end_day AS date)
         GROUP BY j.user_id
     )"""
@@ -229,14 +231,14 @@ def _top(exact: str) -> Any:
 
 
 # The threshold scan: the period's folded rows from the top of the index, highest first (one per
-# user, so the row read is the user's folded total), and every user with journal rows in the
-# period. A user in both is one row of the full join, their folded row plus their deltas; a journal
+# user, so the row read is the user's folded total), and every user with unfolded rows in the
+# period. A user in both is one row of the full join, their folded row plus their deltas; an unfolded
 # user below the scan gets their folded row by primary key (one probe each, only for them). Such a
 # user whose total ends up at most the edge is left out: the bound (the edge) covers them as it
-# covers the users not seen, and the journal's users, most of them below any page, are not each
+# covers the users not seen, and the unfolded rows' users, most of them below any page, are not each
 # looked up in users and returned for nothing. Not once the scan read every row: the bound is 0.
 _TOP_OF_PERIOD = _top(
-    f"""{_JOURNAL},
+    f"""{_UNFOLDED},
     head AS MATERIALIZED (
         SELECT t.user_id, t.spend_micros FROM chat_spend_period_totals_folded t
         WHERE t.period = :period AND t.period_start = :period_start
@@ -248,7 +250,7 @@ _TOP_OF_PERIOD = _top(
             SELECT coalesce(h.user_id, j.user_id) AS user_id, h.user_id IS NOT NULL AS read,
                    coalesce(h.spend_micros, {_FOLDED_OF.format(user="j.user_id")})
                    + coalesce(j.delta_micros, 0) AS spend_micros
-            FROM head h FULL JOIN journal j ON j.user_id = h.user_id
+            FROM head h FULL JOIN unfolded j ON j.user_id = h.user_id
         ) x
         WHERE x.read
            OR x.spend_micros > (SELECT min(spend_micros) FROM head)
@@ -315,14 +317,14 @@ def _filtered(spend: str) -> Any:
     )
 
 
-# Who can reach :min_spend: a user without journal rows in the period has exactly their folded
+# Who can reach :min_spend: a user without unfolded rows in the period has exactly their folded
 # row, so only those whose row reaches it (a range of the top index, read from its top down to
-# :min_spend: the candidates, not every user of the period); a user with journal rows may be lifted
+# :min_spend: the candidates, not every user of the period); a user with unfolded rows may be lifted
 # over it (or taken under it) by their deltas, so every one of them is looked at, once: the full
 # join gives a user in both sets one row, their folded row plus their deltas.
 _FILTERED = _filtered(
     f"""
-    WITH {_JOURNAL}
+    WITH {_UNFOLDED}
     SELECT x.user_id, x.spend_micros FROM (
         SELECT coalesce(h.user_id, j.user_id) AS user_id,
                coalesce(h.spend_micros, {_FOLDED_OF.format(user="j.user_id")})
@@ -332,7 +334,7 @@ _FILTERED = _filtered(
             WHERE t.period = :period AND t.period_start = :period_start
               AND t.spend_micros >= CAST(:min_spend AS bigint)
         ) h
-        FULL JOIN journal j ON j.user_id = h.user_id
+        FULL JOIN unfolded j ON j.user_id = h.user_id
     ) x
     WHERE x.spend_micros >= CAST(:min_spend AS bigint)
     """
@@ -362,7 +364,7 @@ class _Meta:
     enabled: bool
     period: str
     period_start: date
-    #: The day after the period (exclusive), for the journal's days.
+    #: The day after the period (exclusive), for the unfolded rows' days.
     end_day: date
     live_count: int
     lowest_limit: int | None
@@ -387,9 +389,9 @@ class _Spender:
 class _Top:
     """Spenders by exact whole spend, highest first (ties by username, then id), the first ``keep``
     of those seen; ``more`` when others seen were left out (they rank after these). Every user not
-    seen spent at most ``bound``: they have no journal row in the period (those are all seen), so
+    seen spent at most ``bound``: they have no unfolded row in the period (those are all seen), so
     their spend is their one folded row, which the scan did not pick: at most the lowest it picked,
-    ``edge`` (journal users whose exact spend came out at most the edge are left out too); 0 once
+    ``edge`` (unfolded rows' users whose exact spend came out at most the edge are left out too); 0 once
     every row was picked (``exhausted``)."""
 
     spenders: list[_Spender]
@@ -403,7 +405,7 @@ class _Top:
 #: the first round enough for a first page. A row is a user since migration 000012 (no slots), so
 #: a rank needs one row; two per rank leave the page's last key room to be strictly above the edge
 #: (a key equal to the bound ties with a user not seen and is not final), and cover page users that
-#: the journal's negative deltas move down.
+#: negative unfolded deltas move down.
 SCAN_ROWS = 1024
 SCAN_PER_RANK = 2
 #: An organization with at most this many live members is ranked from its members' rows.
@@ -419,7 +421,7 @@ async def _spenders(
     keep: int,
 ) -> _Top:
     """The top of the period: exact totals of the users of the first ``scan`` folded rows and of
-    the users with journal rows in the period."""
+    the users with unfolded rows in the period."""
     params: dict[str, Any] = {
         "period": meta.period,
         "period_start": meta.period_start,

@@ -3,9 +3,10 @@
 Spend of a user in [start, end) is the cost of the messages in chats they own (child chats carry
 their parent's owner), soft-deleted messages and archived chats included, unpriced (NULL) costs
 excluded. It is read from ``chat_spend_daily``, keyed by (user, UTC day, organization): a view of
-the folded rollup plus the journal of changes not yet folded (migration 000012,
-docs/spend-journal.md), exact at every moment. Periods are whole UTC days, so any period's spend is
-a sum over at most 31 days of small rows (and the user's journal rows), however long the history;
+the folded rollup plus what is not folded yet (migrations 000012 and 000014: the messages past the
+last fold and the journal's corrections; docs/spend-journal.md), exact at every moment. Periods are
+whole UTC days, so any period's spend is a sum over at most 31 days of small rows (and the user's
+unfolded rows), however long the history;
 every reader sums. The scope (which organizations count) comes from the resolution's
 ``scope_organization_id``; the statement is ``spendlimits_statuses`` in the migrations.
 """

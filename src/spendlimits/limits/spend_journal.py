@@ -1,11 +1,13 @@
-"""The spend journal's folder (migration 000012; docs/spend-journal.md).
+"""The spend folder (migrations 000012 and 000014; docs/spend-journal.md).
 
-Message writes append their change of spend to ``chat_spend_journal`` instead of updating the
-rollup in their own transaction, so concurrent writers of one user share no row. Readers see the
-folded rollup plus the journal (the views ``chat_spend_daily`` and ``chat_spend_period_totals``), so
-spend is exact whether or not anything folds. What folding buys is a short journal: a decision
-reads its user's rows not yet folded, and the ranking counts every user in the journal as a
-candidate. The server folds in the background; bulk writers (import, demo) fold when they finish.
+Message writes do not touch the rollup: an insert writes only its message, which carries its
+transaction's id, and an update or delete appends its correction to ``chat_spend_journal``; so
+concurrent writers of one user share no row. Readers see the folded rollup plus what the last fold
+did not see (the view ``chat_spend_unfolded``, under ``chat_spend_daily`` and
+``chat_spend_period_totals``), so spend is exact whether or not anything folds. What folding buys is
+little to read: a decision reads its user's rows not yet folded, and the ranking counts every user
+with such rows as a candidate. The server folds in the background; bulk writers (import, demo)
+fold when they have committed (a fold leaves the messages of its own transaction to a later one).
 
 Every process of a deployment runs a folder; the SQL function lets one fold at a time (the others'
 calls return at once), so replicas need no coordination.
@@ -31,8 +33,9 @@ _FOLD = text("SELECT spendlimits_fold_spend_journal()")
 
 
 async def fold(conn: AsyncConnection) -> int | None:
-    """Moves every journal row this transaction sees into the folded rollup and returns how many;
-    None when another session is folding. Commits with ``conn``'s transaction."""
+    """Moves what the last fold did not see, as this statement sees it, into the folded rollup and
+    returns how many messages and journal rows it took; None when another session is folding.
+    Commits with ``conn``'s transaction."""
     await conn.execute(_NO_TIMEOUT)
     moved = await conn.scalar(_FOLD)
     return None if moved is None else int(moved)
@@ -45,7 +48,7 @@ async def fold_now(engine: AsyncEngine) -> int | None:
 
 
 class JournalFolder:
-    """Folds the journal every ``interval_s`` seconds while the server runs."""
+    """Folds every ``interval_s`` seconds while the server runs."""
 
     def __init__(self, engine: AsyncEngine, interval_s: float) -> None:
         self._engine = engine

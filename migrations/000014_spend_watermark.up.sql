@@ -1,0 +1,249 @@
+-- Inserted messages are folded from the table itself, past a watermark (issue #10;
+-- docs/spend-journal.md).
+--
+-- Since 000012 every message insert appended a journal row through a statement trigger: a second
+-- row, its index entry and a trigger's plan per write. That was the whole remaining price of a
+-- journaled write: 16 writers of one user reached 0.82-0.87 of plain inserts, and no way of
+-- appending a row measured more than about 0.05 better (bench/journal_levers.py). Now an insert
+-- writes nothing but the message, which carries the id of the transaction that wrote it:
+--
+--   chat_messages.recorded_xid   the writer's top-level transaction id, by default; indexed by
+--                                (chat, id) for a user's reads and by id for the folder's;
+--   spendlimits_spend_folded     the snapshot of the last fold: a message whose transaction that
+--                                snapshot saw committed is in the folded rows, every other one is
+--                                not (a transaction running at the fold, or newer than it);
+--   chat_spend_journal           now the corrections alone: an UPDATE or DELETE of messages
+--                                appends its net change per key, with the transaction id of the
+--                                message versions it changed (message_xid);
+--   chat_spend_unfolded          a view: the messages the last fold did not see, and the
+--                                corrections of the messages it did (a correction of a version no
+--                                fold saw has nothing to correct: the message itself is read as it
+--                                is now);
+--   chat_spend_daily, chat_spend_period_totals
+--                                the folded rows UNION ALL chat_spend_unfolded, as before.
+--
+-- Exactness, in one snapshot: a reader (or the fold) reads the last fold's snapshot, the folded rows
+-- and the messages and corrections in one statement, and a fold moves messages and corrections into
+-- the folded rows and records its own snapshot in one transaction. A correction of version v of a
+-- message is counted once the last fold's snapshot sees v's transaction: then a fold saw v, either
+-- v itself (folded, to be corrected) or a later version, whose fold took the correction with it, so
+-- a correction still in the journal means v was folded. A long transaction holds nothing back: it
+-- stays in the fold's list of running transactions, its messages read by their transaction id.
+
+-- No writer may insert through the old trigger after its journal is folded: writers queue on
+-- chat_messages until this migration commits; readers carry on. The folder's lock is taken (and
+-- waited for) so that the fold below moves everything.
+LOCK TABLE chat_messages IN SHARE MODE;
+SELECT pg_advisory_xact_lock(1397772874);
+SELECT spendlimits_fold_spend_journal();
+
+DROP TRIGGER chat_messages_rollup_insert ON chat_messages;
+
+-- '0' for every message written so far (a constant default: no rewrite of the table), which every
+-- snapshot sees committed: all of them are folded above. New messages get their transaction's id.
+ALTER TABLE chat_messages ADD COLUMN recorded_xid xid8 NOT NULL DEFAULT '0';
+ALTER TABLE chat_messages ALTER COLUMN recorded_xid SET DEFAULT pg_current_xact_id();
+COMMENT ON COLUMN chat_messages.recorded_xid IS
+    'The transaction that wrote the message (its default): what the spend folder reads. Never set it.';
+-- A user's messages not yet folded: per chat, those past the fold (a range) or of a transaction
+-- running at it (a few probes).
+CREATE INDEX chat_messages_unfolded_idx ON chat_messages (chat_id, recorded_xid)
+    WHERE total_cost_micros IS NOT NULL;
+-- Everyone's, for the folder and the ranking.
+CREATE INDEX chat_messages_recorded_xid_idx ON chat_messages (recorded_xid)
+    WHERE total_cost_micros IS NOT NULL;
+
+-- The journal is empty (folded above and locked): the column needs no default.
+ALTER TABLE chat_spend_journal ADD COLUMN message_xid xid8 NOT NULL;
+
+CREATE TABLE spendlimits_spend_folded (
+    singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    -- The snapshot of the statement that folded last.
+    upto      pg_snapshot NOT NULL
+);
+-- Every message written so far is folded; every transaction this snapshot does not see committed
+-- (those queued behind this migration, and later ones) is not.
+INSERT INTO spendlimits_spend_folded (upto) VALUES (pg_current_snapshot());
+
+-- STABLE: they read the calling statement's snapshot, so a reader sees the watermark, the folded
+-- rows and the messages as of one instant; and the planner evaluates them while planning, so it
+-- knows how few messages are past the watermark and reads them through the indexes.
+CREATE FUNCTION spendlimits_spend_folded_snapshot() RETURNS pg_snapshot
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT upto FROM spendlimits_spend_folded);
+CREATE FUNCTION spendlimits_spend_folded_running() RETURNS xid8[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT coalesce(array_agg(x), '{}') FROM spendlimits_spend_folded, pg_snapshot_xip(upto) x);
+
+-- ``snapshot`` with ``running`` among its running transactions (NULL: none to add; one past the
+-- snapshot's xmax is not seen committed already).
+CREATE FUNCTION spendlimits_snapshot_with_running(snapshot pg_snapshot, running xid8) RETURNS pg_snapshot
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN running IS NULL OR running >= pg_snapshot_xmax(snapshot) THEN snapshot ELSE (
+        least(pg_snapshot_xmin(snapshot), running) || ':' || pg_snapshot_xmax(snapshot) || ':'
+        || array_to_string(ARRAY(SELECT x FROM pg_snapshot_xip(snapshot) x UNION SELECT running ORDER BY 1), ',')
+    )::pg_snapshot END;
+
+-- What the folded rows lack, per (user, UTC day, organization), signed; several rows per key.
+-- ``journaled``: a correction (one row per key and statement) rather than a message;
+-- ``recorded_xid``: the message's transaction, or the corrected version's.
+CREATE VIEW chat_spend_unfolded AS
+    -- Messages of transactions that started after the last fold's snapshot was taken...
+    SELECT c.owner_id AS user_id, (m.created_at AT TIME ZONE 'UTC')::date AS day, c.organization_id,
+           m.total_cost_micros AS delta_micros, false AS journaled, m.recorded_xid
+    FROM chat_messages m JOIN chats c ON c.id = m.chat_id
+    WHERE m.total_cost_micros IS NOT NULL
+      AND m.recorded_xid >= pg_snapshot_xmax(spendlimits_spend_folded_snapshot())
+    UNION ALL
+    -- ... or were running when it was.
+    SELECT c.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, c.organization_id,
+           m.total_cost_micros, false, m.recorded_xid
+    FROM chat_messages m JOIN chats c ON c.id = m.chat_id
+    WHERE m.total_cost_micros IS NOT NULL
+      AND m.recorded_xid = ANY (spendlimits_spend_folded_running())
+    UNION ALL
+    -- Corrections of message versions the last fold saw committed.
+    SELECT j.user_id, j.day, j.organization_id, j.delta_micros, true, j.message_xid
+    FROM chat_spend_journal j
+    WHERE pg_visible_in_snapshot(j.message_xid, spendlimits_spend_folded_snapshot());
+
+CREATE OR REPLACE VIEW chat_spend_daily AS
+    SELECT user_id, day, organization_id, spend_micros FROM chat_spend_daily_folded
+    UNION ALL
+    SELECT user_id, day, organization_id, delta_micros FROM chat_spend_unfolded;
+
+CREATE OR REPLACE VIEW chat_spend_period_totals AS
+    SELECT user_id, period, period_start, spend_micros FROM chat_spend_period_totals_folded
+    UNION ALL
+    SELECT u.user_id, p.period, p.period_start, u.delta_micros
+    FROM chat_spend_unfolded u
+    CROSS JOIN LATERAL (VALUES
+        ('day', u.day),
+        ('week', date_trunc('week', u.day::timestamp)::date),
+        ('month', date_trunc('month', u.day::timestamp)::date)) AS p(period, period_start);
+
+-- Updates and deletes of messages append their net change per (user, day, organization) and the
+-- transaction id of the versions they changed: -old under the old version's id, +new under the new
+-- one's (the same id, unless a writer changed it: each side then follows its own). Unpriced costs
+-- count nothing; a change that nets to zero (a soft delete, a cost rewritten to itself) appends
+-- nothing. Inserts have no trigger: the message is its own record.
+CREATE OR REPLACE FUNCTION chat_spend_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO chat_spend_journal (user_id, day, organization_id, message_xid, delta_micros)
+        SELECT c.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, c.organization_id, m.recorded_xid,
+               sum(m.cost)
+        FROM (SELECT chat_id, created_at, recorded_xid, total_cost_micros AS cost FROM new_rows
+              UNION ALL
+              SELECT chat_id, created_at, recorded_xid, -total_cost_micros FROM old_rows) m
+        JOIN chats c ON c.id = m.chat_id
+        WHERE m.cost IS NOT NULL
+        GROUP BY 1, 2, 3, 4
+        HAVING sum(m.cost) <> 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO chat_spend_journal (user_id, day, organization_id, message_xid, delta_micros)
+        SELECT c.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, c.organization_id, m.recorded_xid,
+               -sum(m.total_cost_micros)
+        FROM old_rows m JOIN chats c ON c.id = m.chat_id
+        WHERE m.total_cost_micros IS NOT NULL
+        GROUP BY 1, 2, 3, 4
+        HAVING sum(m.total_cost_micros) <> 0;
+    ELSE
+        RAISE EXCEPTION 'chat_spend_daily_apply: % is not journaled', TG_OP;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- Moves what the last fold left (chat_spend_unfolded) into the folded rows, empties the journal
+-- (the corrections it did not count correct versions no fold saw) and records this statement's
+-- snapshot, in one statement; returns the messages and journal rows it took, NULL when another
+-- session is folding. Everything the statement sees committed is folded, whatever is still running.
+--
+-- Increases are upserted, decreases are updates of rows that must exist (an upsert checks the
+-- CHECK (spend_micros >= 0) on the row it proposes before it finds the conflict). A counted
+-- correction lowers a folded row that holds the version it corrects, so none is missing unless the
+-- folded rows were changed by hand; then the fold fails (and rolls back) rather than lose it.
+CREATE OR REPLACE FUNCTION spendlimits_fold_spend_journal() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    moved bigint;
+    missing bigint;
+    -- A fold in a transaction that has written already (a test, a script folding as it goes) is
+    -- still running, as its later writes will be: its messages are left to a fold after it
+    -- commits, and the snapshot recorded lists it as running. A statement's snapshot never lists
+    -- its own transaction; recorded as it is, it would say that every later message of this
+    -- transaction is folded.
+    own xid8 := pg_current_xact_id_if_assigned();
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(
+            1397772874) THEN  -- 0x5350524A, "SPRJ": the one folder of the spend journal
+        RETURN NULL;
+    END IF;
+    WITH unfolded AS MATERIALIZED (
+        SELECT user_id, day, organization_id, delta_micros, journaled FROM chat_spend_unfolded
+        WHERE journaled OR own IS NULL OR recorded_xid <> own
+    ),
+    taken AS (
+        DELETE FROM chat_spend_journal RETURNING 1
+    ),
+    mark AS (
+        UPDATE spendlimits_spend_folded
+        SET upto = spendlimits_snapshot_with_running(pg_current_snapshot(), own) RETURNING 1
+    ),
+    daily AS (
+        SELECT user_id, day, organization_id, sum(delta_micros)::bigint AS delta
+        FROM unfolded
+        GROUP BY 1, 2, 3
+        HAVING sum(delta_micros) <> 0
+    ),
+    -- From the daily sums (000013): a user's day has one daily sum per organization.
+    totals AS (
+        SELECT k.user_id, p.period, p.period_start, sum(k.delta)::bigint AS delta
+        FROM daily k
+        CROSS JOIN LATERAL (VALUES
+            ('day', k.day),
+            ('week', date_trunc('week', k.day::timestamp)::date),
+            ('month', date_trunc('month', k.day::timestamp)::date)) AS p(period, period_start)
+        GROUP BY 1, 2, 3
+        HAVING sum(k.delta) <> 0
+    ),
+    daily_up AS (
+        INSERT INTO chat_spend_daily_folded AS d (user_id, day, organization_id, spend_micros)
+        SELECT user_id, day, organization_id, delta FROM daily WHERE delta > 0
+        ORDER BY 1, 2, 3
+        ON CONFLICT (user_id, day, organization_id)
+        DO UPDATE SET spend_micros = d.spend_micros + EXCLUDED.spend_micros
+    ),
+    daily_down AS (
+        UPDATE chat_spend_daily_folded d SET spend_micros = d.spend_micros + k.delta
+        FROM daily k
+        WHERE k.delta < 0
+          AND d.user_id = k.user_id AND d.day = k.day AND d.organization_id = k.organization_id
+        RETURNING 1
+    ),
+    totals_up AS (
+        INSERT INTO chat_spend_period_totals_folded AS t (user_id, period, period_start, spend_micros)
+        SELECT user_id, period, period_start, delta FROM totals WHERE delta > 0
+        ORDER BY 2, 3, 1
+        ON CONFLICT (period, period_start, user_id)
+        DO UPDATE SET spend_micros = t.spend_micros + EXCLUDED.spend_micros
+    ),
+    totals_down AS (
+        UPDATE chat_spend_period_totals_folded t SET spend_micros = t.spend_micros + k.delta
+        FROM totals k
+        WHERE k.delta < 0
+          AND t.period = k.period AND t.period_start = k.period_start AND t.user_id = k.user_id
+        RETURNING 1
+    )
+    -- (mark, like the upserts, runs whether or not anything reads it.)
+    SELECT (SELECT count(*) FROM unfolded WHERE NOT journaled) + (SELECT count(*) FROM taken),
+           (SELECT count(*) FROM daily WHERE delta < 0) - (SELECT count(*) FROM daily_down)
+         + (SELECT count(*) FROM totals WHERE delta < 0) - (SELECT count(*) FROM totals_down)
+    INTO moved, missing;
+    IF missing <> 0 THEN
+        RAISE EXCEPTION 'spend fold: % decreases have no folded row to lower', missing
+            USING ERRCODE = 'data_exception';
+    END IF;
+    RETURN moved;
+END;
+$$;
