@@ -31,11 +31,12 @@ test-slow: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-## Smoke runs of the contention benchmark and of the journal's levers (--quick; BENCHMARKS.md has
-## full figures): they print, and keep the scripts running against the current migrations.
+## Smoke runs of the contention benchmark, the journal's levers and the unfolded reads (--quick;
+## BENCHMARKS.md has full figures): they print, and keep the scripts running against the migrations.
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/contention.py --quick $(BENCH_ARGS)
 	$(BIN)/python bench/journal_levers.py --quick $(BENCH_ARGS)
+	$(BIN)/python bench/unfolded_reads.py --quick $(BENCH_ARGS)
 
 ## Faults, hostile input, load and security against real `spendlimits serve` processes, each test on
 ## a PostgreSQL of its own (RELIABILITY.md).

@@ -14,15 +14,18 @@ cycle of one user, so both see the same load. Goals: 0 fallbacks, 0 leftover hol
 >= 0.5 of raw.
 
 Then the hot user: 16 concurrent writers record one-message INSERTs of ONE user (one chat, one
-day) for a fixed count each, with the spend journal's trigger (migration 000012: one appended row
-per statement) and a folder calling ``spendlimits_fold_spend_journal()`` every 200 ms beside them,
-as the server does, against the same INSERTs with the trigger disabled ("plain inserts", no
-folder). Goal: >= 0.85. The folder's rows and time are printed: its cost is part of the price.
-``--rollup-only`` runs only this, in rounds taking turns (each round starts one case later), and
-adds the journal with no folder (the fold's share of the price) and the same writers with a user
-each (one chat each: no two writers share a user) against plain inserts of those chats; the figure
-to read is the median of each round's ratio to its own plain run. Both modes check at the end that the rollup (the views, and the folded tables once the journal
-is folded) equals the messages' spend but for the plain inserts.
+day) for a fixed count each, passing the chat's owner and organization as the service does, with
+what keeps spend on the writers' side (migration 000014: the two indexes through which the folder
+and the readers find the messages past the last fold, and the foreign key that checks the
+attribution) and a folder calling ``spendlimits_fold_spend_journal()`` every 200 ms beside them,
+as the server does, against the same INSERTs without them and with NULL attributions ("plain
+inserts", no folder; the machinery is dropped and rebuilt off the clock). Goal: >= 0.85. The
+folder's rows and time are printed: its cost is part of the price. ``--rollup-only`` runs only
+this, in rounds taking turns (each round starts one case later), and adds the spend machinery with no
+folder (the fold's share of the price) and the same writers with a user each (one chat each: no
+two writers share a user) against plain inserts of those chats; the figure to read is the median of
+each round's ratio to its own plain run. Both modes check at the end that the rollup (the views,
+and the folded tables once everything is folded) equals the messages' spend.
 """
 
 import asyncio
@@ -222,12 +225,15 @@ async def raw_cycles(url: str, users: list[tuple[uuid.UUID, uuid.UUID]], clients
 
 #: Concurrent writers of one user (the issue's figure); --writers changes it.
 WRITERS = 16
-#: How often the server folds the spend journal (SPENDLIMITS_FOLD_INTERVAL_MS's default, 200 ms):
-#: the writers' journal runs fold at the same pace beside them, so the fold's cost is in their price.
+#: How often the server folds (SPENDLIMITS_FOLD_INTERVAL_MS's default, 200 ms): the writers' runs
+#: with the spend machinery fold at the same pace beside them, so the fold's cost is in their price.
 FOLD_INTERVAL_S = 0.2
-PLAIN_INSERT = "INSERT INTO chat_messages (chat_id, role, total_cost_micros) VALUES ($1, 'assistant', 7)"
-#: What each writer's message costs (PLAIN_INSERT's total_cost_micros).
-MESSAGE_MICROS = 7
+#: A writer's INSERT as the service sends it: the message with its chat's attribution (owner and
+#: organization, migration 000014), NULL for plain inserts (the columns as if they were not there).
+WRITER_INSERT = (
+    "INSERT INTO chat_messages (chat_id, role, total_cost_micros, owner_id, organization_id)"
+    " VALUES ($1, 'assistant', 7, $2, $3)"
+)
 
 
 @dataclass
@@ -237,8 +243,10 @@ class Folds:
     #: Seconds of each fold that moved rows, and how many rows each moved.
     seconds: list[float] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    #: Folds that found the journal empty.
+    #: Folds that found nothing to fold.
     empty: int = 0
+    #: Rows folded off the clock before the run (what plain runs before it wrote).
+    before: int = 0
     #: Rows the fold after each run moved (what the server's next tick would have folded; with no
     #: folder beside the run, all of its rows), and its seconds.
     after: int = 0
@@ -259,6 +267,60 @@ class Folds:
             f"{len(self.rows)} folds moved {sum(self.rows):,} rows ({statistics.median(self.rows):.0f} per fold),"
             f" {statistics.median(ms):.1f} ms per fold (max {ms[-1]:.1f}); {self.after:,} left for the next"
         )
+
+
+#: What a message write pays for the rollup since migration 000014, and what plain inserts run
+#: without: the indexes through which the folder and the readers find the messages past the last
+#: fold, and the foreign key that checks a message's attribution (owner, organization) against its
+#: chat (the trigger that fills in an attribution left out does not fire: the writers pass it, as
+#: the service does).
+SPEND_INDEXES = ("chat_messages_unfolded_idx", "chat_messages_recorded_xid_idx")
+ATTRIBUTION_KEY = "chat_messages_attribution_fkey"
+ATTRIBUTION_TRIGGER = "chat_messages_attribution_insert"
+#: Their definitions as migrated, read before the first plain run drops them.
+_DEFINITIONS: dict[str, str] = {}
+
+
+async def spend_machinery(admin: asyncpg.Connection, on: bool) -> None:
+    """Builds (``on``) or drops the spend indexes and the attribution's key, off the clock; a no-op
+    when they already are so. Plain runs leave their messages unattributed (and without the
+    trigger that would attribute them); they are attributed before the machinery comes back, as
+    the service would have written them, so that every message counts."""
+    indexes = {
+        row["indexname"]: row["indexdef"]
+        for row in await admin.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1::text[])",
+            list(SPEND_INDEXES),
+        )
+    }
+    key = await admin.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", ATTRIBUTION_KEY
+    )
+    _DEFINITIONS.update(indexes)
+    if key is not None:
+        _DEFINITIONS[ATTRIBUTION_KEY] = key
+    if on:
+        await admin.execute(
+            "UPDATE chat_messages m SET owner_id = c.owner_id, organization_id = c.organization_id"
+            " FROM chats c WHERE c.id = m.chat_id AND m.owner_id IS NULL AND m.recorded_xid <> '0'"
+        )
+        for name in SPEND_INDEXES:
+            if name not in indexes:
+                await admin.execute(_DEFINITIONS[name])
+        if key is None:
+            await admin.execute(
+                f"ALTER TABLE chat_messages ADD CONSTRAINT {ATTRIBUTION_KEY} {_DEFINITIONS[ATTRIBUTION_KEY]}"
+            )
+        await admin.execute(f"ALTER TABLE chat_messages ENABLE TRIGGER {ATTRIBUTION_TRIGGER}")
+        if len(indexes) < len(SPEND_INDEXES):
+            await admin.execute("ANALYZE chat_messages")
+    else:
+        for name in SPEND_INDEXES:
+            if name in indexes:
+                await admin.execute(f"DROP INDEX {name}")
+        if key is not None:
+            await admin.execute(f"ALTER TABLE chat_messages DROP CONSTRAINT {ATTRIBUTION_KEY}")
+        await admin.execute(f"ALTER TABLE chat_messages DISABLE TRIGGER {ATTRIBUTION_TRIGGER}")
 
 
 async def fold_once(conn: asyncpg.Connection) -> int:
@@ -292,19 +354,28 @@ async def writers(
     fold: bool = True,
 ) -> tuple[float, Folds]:
     """Messages/s from ``sessions`` concurrent sessions inserting one message per statement in
-    autocommit, writer i into ``chats[i % len(chats)]``: with the spend journal's trigger and (with
-    ``fold``) a folder beside them (``journal``), or with the trigger disabled (plain inserts, no
-    folder). A journal run's rows are all folded when it returns."""
+    autocommit, writer i into ``chats[i % len(chats)]``: with the spend machinery and (with
+    ``fold``) a folder beside them (``journal``), or without it (plain inserts, no folder). Such a
+    run's messages are all folded when it returns."""
     admin = await asyncpg.connect(url)
     folds = Folds()
     try:
-        action = "ENABLE" if journal else "DISABLE"
-        await admin.execute(f"ALTER TABLE chat_messages {action} TRIGGER chat_messages_rollup_insert")
+        await spend_machinery(admin, journal)
+        if journal:
+            # What plain runs wrote is folded off the clock, as a server would have folded it.
+            folds.before = await fold_once(admin)
+        attribution = {
+            row["id"]: (row["owner_id"], row["organization_id"]) if journal else (None, None)
+            for row in await admin.fetch(
+                "SELECT id, owner_id, organization_id FROM chats WHERE id = ANY($1::uuid[])", chats
+            )
+        }
         conns = [await asyncpg.connect(url) for _ in range(sessions)]
 
         async def writer(conn: asyncpg.Connection, chat: uuid.UUID) -> None:
+            owner, organization = attribution[chat]
             for _ in range(count):
-                await conn.execute(PLAIN_INSERT, chat)
+                await conn.execute(WRITER_INSERT, chat, owner, organization)
 
         stop = asyncio.Event()
         # The folder's connection is the admin one, opened before the clock starts.
@@ -324,14 +395,15 @@ async def writers(
         for conn in conns:
             await conn.close()
     finally:
-        await admin.execute("ALTER TABLE chat_messages ENABLE TRIGGER chat_messages_rollup_insert")
+        await spend_machinery(admin, True)
         await admin.close()
     return sessions * count / elapsed, folds
 
 
-async def check_rollup(url: str, unrolled_micros: int) -> None:
-    """The rollup equals the messages' spend but for what plain inserts wrote (``unrolled_micros``),
-    through the views and in the folded tables alone once the journal is folded."""
+async def check_rollup(url: str) -> None:
+    """The rollup equals the messages' spend, through the views and in the folded tables alone once
+    everything is folded (the plain runs' messages too: they carry their transaction ids all the
+    same)."""
     conn = await asyncpg.connect(url)
     try:
         await fold_once(conn)
@@ -341,34 +413,33 @@ async def check_rollup(url: str, unrolled_micros: int) -> None:
             " (SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_daily_folded),"
             " (SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_period_totals_folded"
             "  WHERE period = 'month'),"
-            " (SELECT count(*) FROM chat_spend_journal)"
+            " (SELECT count(*) FROM chat_spend_unfolded)"
         )
     finally:
         await conn.close()
     assert sums is not None
-    messages, daily, folded, months, journal = sums
-    expected = messages - unrolled_micros
-    assert (daily, folded, months, journal) == (expected, expected, expected, 0), (
-        f"rollup not exact: messages {messages} - plain {unrolled_micros}; daily view {daily},"
-        f" folded {folded}, month totals {months}, journal rows {journal}"
+    messages, daily, folded, months, unfolded = sums
+    assert (daily, folded, months, unfolded) == (messages, messages, messages, 0), (
+        f"rollup not exact: messages {messages}; daily view {daily}, folded {folded},"
+        f" month totals {months}, unfolded rows {unfolded}"
     )
 
 
-#: --rollup-only's cases: label -> (the journal's trigger on, a folder beside the writers, a user per
+#: --rollup-only's cases: label -> (the spend machinery on, a folder beside the writers, a user per
 #: writer). The journal without a folder says what the fold's share of the price is.
 CASES: dict[str, tuple[bool, bool, bool]] = {
-    "plain inserts (trigger off), one user": (False, False, False),
-    "journal + folder, one user": (True, True, False),
-    "journal, no folder, one user": (True, False, False),
+    "plain inserts (no spend machinery), one user": (False, False, False),
+    "spend machinery + folder, one user": (True, True, False),
+    "spend machinery, no folder, one user": (True, False, False),
     "plain inserts, a user per writer": (False, False, True),
-    "journal + folder, a user per writer": (True, True, True),
+    "spend machinery + folder, a user per writer": (True, True, True),
 }
 #: case -> the plain case its per-round ratio is taken against (the same chats).
 BASELINE = {
-    "journal + folder, one user": "plain inserts (trigger off), one user",
-    "journal, no folder, one user": "plain inserts (trigger off), one user",
-    "plain inserts, a user per writer": "plain inserts (trigger off), one user",
-    "journal + folder, a user per writer": "plain inserts, a user per writer",
+    "spend machinery + folder, one user": "plain inserts (no spend machinery), one user",
+    "spend machinery, no folder, one user": "plain inserts (no spend machinery), one user",
+    "plain inserts, a user per writer": "plain inserts (no spend machinery), one user",
+    "spend machinery + folder, a user per writer": "plain inserts, a user per writer",
 }
 
 
@@ -384,7 +455,6 @@ async def journal_against_plain(
     for label in labels:
         journal, fold, per_user = CASES[label]
         await writers(url, spread if per_user else [chat], max(count // 4, 1), journal, sessions, fold)
-    plain_messages = sessions * max(count // 4, 1) * sum(not case[0] for case in CASES.values())
     print("# per round, msg/s (of its plain run): " + "; ".join(labels), flush=True)
     rates: dict[str, list[float]] = {label: [] for label in labels}
     folds: dict[str, Folds] = {label: Folds() for label in labels}
@@ -395,15 +465,13 @@ async def journal_against_plain(
             rate, folded = await writers(url, spread if per_user else [chat], count, journal, sessions, fold)
             rates[label].append(rate)
             folds[label].add(folded)
-            if not journal:
-                plain_messages += sessions * count
         figures = ", ".join(
             f"{rates[label][-1]:.0f}"
             + (f" ({rates[label][-1] / rates[BASELINE[label]][-1]:.2f})" if label in BASELINE else "")
             for label in labels
         )
         print(f"# round {n + 1} (load {load:.2f} -> {os.getloadavg()[0]:.2f}): {figures}", flush=True)
-    await check_rollup(url, plain_messages * MESSAGE_MICROS)
+    await check_rollup(url)
     rows: list[list[str]] = []
     for label in labels:
         base = BASELINE.get(label)
@@ -462,7 +530,7 @@ async def main() -> None:
     parser.add_argument(
         "--rollup-only",
         action="store_true",
-        help="only the 16 writers: plain inserts against the spend journal with a folder, one user and a user per writer",
+        help="only the 16 writers: plain inserts against the spend machinery with a folder, one user and a user per writer",
     )
     parser.add_argument(
         "--writers",
@@ -561,10 +629,10 @@ async def main() -> None:
             journaled, fold = await writers(url, [one[0][1]], count, journal=True)
             folds.add(fold)
             measured.append((journaled / plain, journaled, plain))
-        await check_rollup(url, len(measured) * WRITERS * count * MESSAGE_MICROS)
+        await check_rollup(url)
         share, journaled, plain = sorted(measured)[len(measured) // 2]
         print(
-            f"\n{WRITERS} writers of one user: {journaled:.0f} msg/s with the spend journal and a folder every"
+            f"\n{WRITERS} writers of one user: {journaled:.0f} msg/s with the spend machinery and a folder every"
             f" {FOLD_INTERVAL_S * 1000:.0f} ms, {plain:.0f} plain; ratio {share:.2f} (median of {len(measured)})."
             f"\nThe folder: {folds}; rollup exact."
         )

@@ -57,8 +57,11 @@ def with_database(url: str, name: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_url: str, name: str, keep: bool = False) -> AsyncIterator[str]:
-    """A freshly migrated database ``name`` next to ``server_url``, dropped afterwards."""
+async def scratch_database(
+    server_url: str, name: str, keep: bool = False, target: int | None = None
+) -> AsyncIterator[str]:
+    """A freshly migrated database ``name`` next to ``server_url`` (up to migration ``target``, or
+    all of them), dropped afterwards."""
     server_url = with_database(server_url, urlsplit(server_url).path.lstrip("/") or "postgres")
     admin = await asyncpg.connect(server_url)
     try:
@@ -69,7 +72,7 @@ async def scratch_database(server_url: str, name: str, keep: bool = False) -> As
     url = with_database(server_url, name)
     conn = await asyncpg.connect(url)
     try:
-        await migrate.up(conn, migrate.load_migrations())
+        await migrate.up(conn, migrate.load_migrations(), target=target)
     finally:
         await conn.close()
     try:

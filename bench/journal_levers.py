@@ -3,9 +3,10 @@
 
     .venv/bin/python bench/journal_levers.py [--quick] [--rounds N] [--database-url ...]
 
-Scratch database ``spendlimits_bench_journal_levers`` (dropped unless --keep), migrated, 1,000
-seeded users. Each case is one way to keep the journal, installed in the scratch database only
-(the migrations are not touched):
+Scratch database ``spendlimits_bench_journal_levers`` (dropped unless --keep), migrated up to
+000013 (the last migration that journals every insert; 000014 replaced that with the watermark
+measured last below), 1,000 seeded users. Each case is one way to keep the journal, installed in
+the scratch database only (the migrations are not touched):
 
 - plain inserts: the journal's trigger disabled (the yardstick, as in ``contention.py``);
 - 000012's trigger: the journal as shipped (one row per statement and (user, day, organization),
@@ -17,7 +18,10 @@ seeded users. Each case is one way to keep the journal, installed in the scratch
   ``delta_micros <> 0`` and its ``user_id`` index;
 - a watermark instead of a journal (not a design of the service, its writer's side only): no
   trigger, the message carries its transaction id (``pg_current_xact_id()``) in a column with an
-  index on (chat, transaction id), so that a folder could read the messages past a snapshot.
+  index on (chat, transaction id), so that a folder could read the messages past a snapshot;
+  then the same with a second index for the folder, on the transaction id alone: a BRIN, or a
+  B-tree (the indexes 000014 started from; it then keys the first by owner, not chat, and adds
+  the message's attribution: ``contention.py --rollup-only`` measures that writer).
 
 Two loads, both in autocommit, each writer its own connection: 16 writers of ONE user (one chat)
 sending one-message INSERTs, and 4 writers sending 100-message INSERTs (the batch path's shape).
@@ -48,7 +52,9 @@ import asyncpg
 import harness
 import uvloop
 
-#: Migration 000012's fold, to measure against the current one: its text, as 000013 puts it back.
+#: The last migration whose trigger journals every insert: the schema these levers are measured on.
+JOURNAL_MIGRATION = 13
+#: Migration 000012's fold, to measure against 000013's: its text, as 000013 puts it back.
 FOLD_000012 = (harness.REPO / "migrations" / "000013_fold_by_day.down.sql").read_text()
 
 #: The writers' statements: one message, or ``BATCH`` messages, of one chat; ``{columns}`` and
@@ -104,6 +110,14 @@ END $$;
 -- other cases leave the column NULL, so the partial index costs them nothing.
 ALTER TABLE chat_messages ADD COLUMN lever_xid xid8;
 CREATE INDEX lever_xid_idx ON chat_messages (chat_id, lever_xid) WHERE lever_xid IS NOT NULL;
+-- The same, plus an index for a folder that reads every chat's messages past a watermark: a BRIN
+-- (xid8 has no BRIN operator class in PostgreSQL 15, so the id is a bigint here) or a B-tree.
+ALTER TABLE chat_messages ADD COLUMN lever_xb bigint;
+CREATE INDEX lever_xb_idx ON chat_messages (chat_id, lever_xb) WHERE lever_xb IS NOT NULL;
+CREATE INDEX lever_xb_brin ON chat_messages USING brin (lever_xb) WHERE lever_xb IS NOT NULL;
+ALTER TABLE chat_messages ADD COLUMN lever_xt xid8;
+CREATE INDEX lever_xt_idx ON chat_messages (chat_id, lever_xt) WHERE lever_xt IS NOT NULL;
+CREATE INDEX lever_xt_alone ON chat_messages (lever_xt) WHERE lever_xt IS NOT NULL;
 CREATE TRIGGER lever_ungrouped AFTER INSERT ON chat_messages REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION lever_ungrouped();
 CREATE TRIGGER lever_row AFTER INSERT ON chat_messages FOR EACH ROW
@@ -124,8 +138,16 @@ class Case:
     in_statement: bool = False
     #: No journal: the message carries its transaction id (the watermark's writer).
     watermark: bool = False
+    #: ... and a BRIN on the id, for a folder.
+    brin: bool = False
+    #: ... and a B-tree on the id, for a folder.
+    two: bool = False
 
     def statement(self, insert: str) -> str:
+        if self.two:
+            return insert.format(columns=", lever_xt", values=", pg_current_xact_id()")
+        if self.brin:
+            return insert.format(columns=", lever_xb", values=", pg_current_xact_id()::text::bigint")
         if self.watermark:
             return insert.format(columns=", lever_xid", values=", pg_current_xact_id()")
         plain = insert.format(columns="", values="")
@@ -141,6 +163,8 @@ CASES = (
     Case("in the statement (CTE), no trigger", None, in_statement=True),
     Case("000012's trigger, journal without CHECK and index", "lever_bare"),
     Case("no journal: a transaction id on the message, indexed (a watermark's writer)", None, watermark=True),
+    Case("the same, and a BRIN on the id (a bigint)", None, brin=True),
+    Case("the same, and a B-tree on the id", None, two=True),
 )
 
 
@@ -328,8 +352,10 @@ async def main() -> None:
         Load("16 writers of one user, 1 message per INSERT", 16, ONE, 1, singles),
         Load(f"4 writers of one user, {BATCH} messages per INSERT", 4, MANY, BATCH, singles // 20),
     )
+    # The journal's study: migrations up to 000013, whose trigger appended every insert's spend to the
+    # journal (000014 replaced the append with the cases it measures last).
     async with harness.scratch_database(
-        args.database_url, "spendlimits_bench_journal_levers", args.keep
+        args.database_url, "spendlimits_bench_journal_levers", args.keep, target=JOURNAL_MIGRATION
     ) as url:
         await harness.machine_notes(url)
         seeded = await harness.seed_directory(url, 1000)

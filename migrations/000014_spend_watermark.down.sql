@@ -23,11 +23,67 @@ CREATE OR REPLACE VIEW chat_spend_period_totals AS
         ('month', date_trunc('month', j.day::timestamp)::date)) AS p(period, period_start);
 
 DROP VIEW chat_spend_unfolded;
-DROP FUNCTION spendlimits_spend_folded_running();
 DROP FUNCTION spendlimits_snapshot_with_running(pg_snapshot, xid8);
-DROP FUNCTION spendlimits_spend_folded_snapshot();
+-- 000003's decision statement, which reads the rollup's view.
+CREATE OR REPLACE FUNCTION spendlimits_statuses(
+    p_user_ids uuid[], p_organization_ids uuid[],
+    p_window_keys bigint[], p_window_periods text[], p_window_first_days date[], p_window_end_days date[],
+    p_now timestamptz)
+RETURNS TABLE (idx bigint, user_id uuid, organization_id uuid, source text, limit_micros bigint,
+               group_id uuid, period text, scope_organization_id uuid, spend_micros bigint,
+               held_micros bigint, allowed boolean, enforcement_mode text)
+LANGUAGE sql STABLE AS $$
+    WITH resolved AS (
+        SELECT * FROM spendlimits_resolve(p_user_ids, p_organization_ids)
+    ),
+    windows AS (
+        SELECT w.idx, w.period, w.first_day, w.end_day
+        FROM unnest(p_window_keys, p_window_periods, p_window_first_days, p_window_end_days)
+             AS w(idx, period, first_day, end_day)
+    ),
+    spent AS (
+        SELECT r.idx, sum(d.spend_micros)::bigint AS spend_micros
+        FROM resolved r
+        JOIN windows w ON w.idx = r.idx AND w.period = r.period
+        JOIN chat_spend_daily d
+          ON d.user_id = r.user_id AND d.day >= w.first_day AND d.day < w.end_day
+        WHERE r.limit_micros IS NOT NULL
+          AND (r.scope_organization_id IS NULL OR d.organization_id = r.scope_organization_id)
+        GROUP BY r.idx
+    ),
+    held AS (
+        SELECT r.idx, sum(h.amount_micros)::bigint AS held_micros
+        FROM resolved r
+        JOIN windows w ON w.idx = r.idx AND w.period = r.period
+        JOIN chat_spend_reservations h
+          ON h.user_id = r.user_id AND h.state = 'held' AND h.expires_at > p_now
+        WHERE r.limit_micros IS NOT NULL
+          AND (p_now AT TIME ZONE 'UTC')::date >= w.first_day
+          AND (p_now AT TIME ZONE 'UTC')::date < w.end_day
+          AND (r.scope_organization_id IS NULL OR h.organization_id IS NULL
+               OR h.organization_id = r.scope_organization_id)
+        GROUP BY r.idx
+    )
+    SELECT r.idx, r.user_id, r.organization_id, r.source, r.limit_micros, r.group_id, r.period,
+           r.scope_organization_id,
+           coalesce(s.spend_micros, 0)::bigint, coalesce(h.held_micros, 0)::bigint,
+           spendlimits_admits(r.limit_micros, coalesce(s.spend_micros, 0), coalesce(h.held_micros, 0), NULL),
+           -- Read along so that a decision that later cannot be evaluated knows how to fail.
+           (SELECT c.enforcement_mode FROM chat_usage_limit_config c)
+    FROM resolved r
+    LEFT JOIN spent s ON s.idx = r.idx
+    LEFT JOIN held h ON h.idx = r.idx
+$$;
+DROP FUNCTION spendlimits_spend_unfolded_rows(uuid);
+DROP FUNCTION spendlimits_spend_unfolded_rows();
 DROP TABLE spendlimits_spend_folded;
 ALTER TABLE chat_spend_journal DROP COLUMN message_xid;
+DROP TRIGGER chat_messages_attribution_insert ON chat_messages;
+DROP TRIGGER chat_messages_attribution_update ON chat_messages;
+DROP FUNCTION chat_messages_attribution();
+ALTER TABLE chat_messages DROP CONSTRAINT chat_messages_attribution_fkey;
+ALTER TABLE chats DROP CONSTRAINT chats_attribution_key;
+ALTER TABLE chat_messages DROP COLUMN owner_id, DROP COLUMN organization_id;
 ALTER TABLE chat_messages DROP COLUMN recorded_xid;
 
 CREATE OR REPLACE FUNCTION chat_spend_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -8,7 +8,13 @@
 -- writes nothing but the message, which carries the id of the transaction that wrote it:
 --
 --   chat_messages.recorded_xid   the writer's top-level transaction id, by default; indexed by
---                                (chat, id) for a user's reads and by id for the folder's;
+--                                (owner, id) for a user's reads and by id for the folder's;
+--   chat_messages.owner_id, .organization_id
+--                                the chat's owner and organization, on the message so that a
+--                                user's unfolded messages are one index range away (a chat's
+--                                owner and organization never change: 000001). Writers that know
+--                                them pass them (the service does); for the others a BEFORE row
+--                                trigger fills them in; a foreign key to the chat checks them;
 --   spendlimits_spend_folded     the snapshot of the last fold: a message whose transaction that
 --                                snapshot saw committed is in the folded rows, every other one is
 --                                not (a transaction running at the fold, or newer than it);
@@ -45,13 +51,46 @@ ALTER TABLE chat_messages ADD COLUMN recorded_xid xid8 NOT NULL DEFAULT '0';
 ALTER TABLE chat_messages ALTER COLUMN recorded_xid SET DEFAULT pg_current_xact_id();
 COMMENT ON COLUMN chat_messages.recorded_xid IS
     'The transaction that wrote the message (its default): what the spend folder reads. Never set it.';
--- A user's messages not yet folded: per chat, those past the fold (a range) or of a transaction
--- running at it (a few probes).
-CREATE INDEX chat_messages_unfolded_idx ON chat_messages (chat_id, recorded_xid)
+
+-- NULL for every message written so far: those are folded, and the rollup's corrections of them
+-- read their chat. Every later message gets them (below), and a user's unfolded messages are read
+-- by them.
+ALTER TABLE chat_messages ADD COLUMN owner_id uuid, ADD COLUMN organization_id uuid;
+-- What the foreign key below refers to (the chat's key with its fixed attribution).
+ALTER TABLE chats ADD CONSTRAINT chats_attribution_key UNIQUE (id, owner_id, organization_id);
+-- A writer that passes them cannot pass wrong ones. The existing key (chat_id) stays: it is what
+-- a message of a chat that does not exist fails on, as before.
+ALTER TABLE chat_messages ADD CONSTRAINT chat_messages_attribution_fkey
+    FOREIGN KEY (chat_id, owner_id, organization_id) REFERENCES chats (id, owner_id, organization_id);
+
+-- A writer that leaves them out (SQL by hand, the platform writing directly) gets them from the
+-- chat; so does a message moved to another chat, or one whose attribution an UPDATE clears. The
+-- service passes them, so its inserts skip the trigger (the WHEN is checked without calling it).
+CREATE FUNCTION chat_messages_attribution() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- A missing chat leaves them NULL: the chat_id foreign key then fails as it always has.
+    SELECT c.owner_id, c.organization_id INTO NEW.owner_id, NEW.organization_id
+    FROM chats c WHERE c.id = NEW.chat_id;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER chat_messages_attribution_insert
+    BEFORE INSERT ON chat_messages FOR EACH ROW
+    WHEN (NEW.owner_id IS NULL OR NEW.organization_id IS NULL)
+    EXECUTE FUNCTION chat_messages_attribution();
+CREATE TRIGGER chat_messages_attribution_update
+    BEFORE UPDATE OF chat_id, owner_id, organization_id, recorded_xid ON chat_messages FOR EACH ROW
+    WHEN (NEW.chat_id IS DISTINCT FROM OLD.chat_id OR NEW.owner_id IS NULL OR NEW.organization_id IS NULL)
+    EXECUTE FUNCTION chat_messages_attribution();
+
+-- A user's messages not yet folded: one range past the fold, and a probe for each transaction
+-- running at it.
+CREATE INDEX chat_messages_unfolded_idx ON chat_messages (owner_id, recorded_xid)
     WHERE total_cost_micros IS NOT NULL;
--- Everyone's, for the folder and the ranking.
+-- Everyone's, for the folder and the ranking. Its predicate is in words that only their query uses
+-- (spendlimits_spend_unfolded_rows() says why).
 CREATE INDEX chat_messages_recorded_xid_idx ON chat_messages (recorded_xid)
-    WHERE total_cost_micros IS NOT NULL;
+    WHERE total_cost_micros >= 0;
 
 -- The journal is empty (folded above and locked): the column needs no default.
 ALTER TABLE chat_spend_journal ADD COLUMN message_xid xid8 NOT NULL;
@@ -65,18 +104,8 @@ CREATE TABLE spendlimits_spend_folded (
 -- (those queued behind this migration, and later ones) is not.
 INSERT INTO spendlimits_spend_folded (upto) VALUES (pg_current_snapshot());
 
--- STABLE: they read the calling statement's snapshot, so a reader sees the watermark, the folded
--- rows and the messages as of one instant; and the planner evaluates them while planning, so it
--- knows how few messages are past the watermark and reads them through the indexes.
-CREATE FUNCTION spendlimits_spend_folded_snapshot() RETURNS pg_snapshot
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN (SELECT upto FROM spendlimits_spend_folded);
-CREATE FUNCTION spendlimits_spend_folded_running() RETURNS xid8[]
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN (SELECT coalesce(array_agg(x), '{}') FROM spendlimits_spend_folded, pg_snapshot_xip(upto) x);
-
 -- ``snapshot`` with ``running`` among its running transactions (NULL: none to add; one past the
--- snapshot's xmax is not seen committed already).
+-- snapshot's xmax is not seen committed already). The fold records its snapshot through it.
 CREATE FUNCTION spendlimits_snapshot_with_running(snapshot pg_snapshot, running xid8) RETURNS pg_snapshot
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN running IS NULL OR running >= pg_snapshot_xmax(snapshot) THEN snapshot ELSE (
@@ -84,28 +113,86 @@ CREATE FUNCTION spendlimits_snapshot_with_running(snapshot pg_snapshot, running 
         || array_to_string(ARRAY(SELECT x FROM pg_snapshot_xip(snapshot) x UNION SELECT running ORDER BY 1), ',')
     )::pg_snapshot END;
 
--- What the folded rows lack, per (user, UTC day, organization), signed; several rows per key.
--- ``journaled``: a correction (one row per key and statement) rather than a message;
--- ``recorded_xid``: the message's transaction, or the corrected version's.
-CREATE VIEW chat_spend_unfolded AS
-    -- Messages of transactions that started after the last fold's snapshot was taken...
-    SELECT c.owner_id AS user_id, (m.created_at AT TIME ZONE 'UTC')::date AS day, c.organization_id,
-           m.total_cost_micros AS delta_micros, false AS journaled, m.recorded_xid
-    FROM chat_messages m JOIN chats c ON c.id = m.chat_id
-    WHERE m.total_cost_micros IS NOT NULL
-      AND m.recorded_xid >= pg_snapshot_xmax(spendlimits_spend_folded_snapshot())
-    UNION ALL
-    -- ... or were running when it was.
-    SELECT c.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, c.organization_id,
+-- The rule: the rows the folded rows lack as of the last fold's snapshot, signed, several per
+-- (user, UTC day, organization):
+--   - messages whose transaction that snapshot did not see committed: newer than its xmax, or
+--     running at it (``journaled`` false);
+--   - corrections of message versions whose transaction it saw committed (``journaled`` true).
+-- ``recorded_xid``: the message's transaction, or the corrected version's. Two functions read it,
+-- one user's rows and everyone's; they say the same in two shapes, which their plans need, and
+-- tests/db/test_spend_watermark.py checks both against the messages after every step.
+--
+-- One user's (every decision): a SQL function that the planner inlines into the decision's
+-- statement. The watermark's values come from scalar subqueries, run once per statement, so the
+-- messages are compared with values, never through a function call per row, and one range and a
+-- probe per running transaction of chat_messages_unfolded_idx (owner, transaction id) find them,
+-- whatever everyone else has written. The owner makes that index the cheapest path under any statistics
+-- (while chat_messages is nearly empty, as in a new deployment until autovacuum first analyzes it,
+-- a plan cached then scans the table).
+CREATE FUNCTION spendlimits_spend_unfolded_rows(p_user uuid)
+RETURNS TABLE (user_id uuid, day date, organization_id uuid, delta_micros bigint, journaled boolean,
+               recorded_xid xid8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT m.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, m.organization_id,
            m.total_cost_micros, false, m.recorded_xid
-    FROM chat_messages m JOIN chats c ON c.id = m.chat_id
-    WHERE m.total_cost_micros IS NOT NULL
-      AND m.recorded_xid = ANY (spendlimits_spend_folded_running())
+    FROM chat_messages m
+    WHERE m.owner_id = p_user AND m.total_cost_micros IS NOT NULL
+      AND m.recorded_xid >= (SELECT pg_snapshot_xmax(f.upto) FROM spendlimits_spend_folded f)
     UNION ALL
-    -- Corrections of message versions the last fold saw committed.
+    SELECT m.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, m.organization_id,
+           m.total_cost_micros, false, m.recorded_xid
+    FROM chat_messages m
+    WHERE m.owner_id = p_user AND m.total_cost_micros IS NOT NULL
+      -- The running transactions lie between the snapshot's xmin and xmax: that range is what the
+      -- index reads (a plan may leave the list itself to a filter).
+      AND m.recorded_xid >= (SELECT pg_snapshot_xmin(f.upto) FROM spendlimits_spend_folded f)
+      AND m.recorded_xid < (SELECT pg_snapshot_xmax(f.upto) FROM spendlimits_spend_folded f)
+      AND m.recorded_xid = ANY ((SELECT ARRAY(SELECT pg_snapshot_xip(f.upto)) FROM spendlimits_spend_folded f)::xid8[])
+    UNION ALL
     SELECT j.user_id, j.day, j.organization_id, j.delta_micros, true, j.message_xid
     FROM chat_spend_journal j
-    WHERE pg_visible_in_snapshot(j.message_xid, spendlimits_spend_folded_snapshot());
+    WHERE j.user_id = p_user
+      AND pg_visible_in_snapshot(j.message_xid, (SELECT f.upto FROM spendlimits_spend_folded f))
+$$;
+
+-- Everyone's (the folder, the ranking, the views): PL/pgSQL, planned at each call (EXECUTE) with
+-- the watermark's values, through chat_messages_recorded_xid_idx: a plan that saw the watermark
+-- only as a joined row would guess a third of the table and scan it. That index's predicate
+-- (total_cost_micros >= 0: the same rows as IS NOT NULL, costs are never negative) is written only
+-- here, so a per-user plan cannot take it: the statistics never know how many messages are past
+-- the watermark (they are newer than the last ANALYZE), and a per-user plan that could use it read
+-- everyone's unfolded messages and filtered them by owner (2.9 ms with 20,000 of them).
+CREATE FUNCTION spendlimits_spend_unfolded_rows()
+RETURNS TABLE (user_id uuid, day date, organization_id uuid, delta_micros bigint, journaled boolean,
+               recorded_xid xid8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    upto pg_snapshot;
+BEGIN
+    SELECT f.upto INTO upto FROM spendlimits_spend_folded f;
+    RETURN QUERY EXECUTE $q$
+        SELECT m.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, m.organization_id,
+               m.total_cost_micros, false, m.recorded_xid
+        FROM chat_messages m
+        WHERE m.total_cost_micros >= 0 AND m.recorded_xid >= $1
+        UNION ALL
+        SELECT m.owner_id, (m.created_at AT TIME ZONE 'UTC')::date, m.organization_id,
+               m.total_cost_micros, false, m.recorded_xid
+        FROM chat_messages m
+        WHERE m.total_cost_micros >= 0 AND m.recorded_xid = ANY ($2)
+        UNION ALL
+        SELECT j.user_id, j.day, j.organization_id, j.delta_micros, true, j.message_xid
+        FROM chat_spend_journal j
+        WHERE pg_visible_in_snapshot(j.message_xid, $3)
+    $q$ USING pg_snapshot_xmax(upto), ARRAY(SELECT pg_snapshot_xip(upto)), upto;
+END;
+$$;
+
+-- Everyone's unfolded rows: the folder and the ranking read it whole. A reader of one user reads
+-- spendlimits_spend_unfolded_rows(user) (as spendlimits_statuses does) rather than filter this.
+CREATE VIEW chat_spend_unfolded AS
+    SELECT user_id, day, organization_id, delta_micros, journaled, recorded_xid
+    FROM spendlimits_spend_unfolded_rows();
 
 CREATE OR REPLACE VIEW chat_spend_daily AS
     SELECT user_id, day, organization_id, spend_micros FROM chat_spend_daily_folded
@@ -121,6 +208,65 @@ CREATE OR REPLACE VIEW chat_spend_period_totals AS
         ('day', u.day),
         ('week', date_trunc('week', u.day::timestamp)::date),
         ('month', date_trunc('month', u.day::timestamp)::date)) AS p(period, period_start);
+
+-- The decision's statement (migration 000003) reads its user's unfolded rows by the user.
+CREATE OR REPLACE FUNCTION spendlimits_statuses(
+    p_user_ids uuid[], p_organization_ids uuid[],
+    p_window_keys bigint[], p_window_periods text[], p_window_first_days date[], p_window_end_days date[],
+    p_now timestamptz)
+RETURNS TABLE (idx bigint, user_id uuid, organization_id uuid, source text, limit_micros bigint,
+               group_id uuid, period text, scope_organization_id uuid, spend_micros bigint,
+               held_micros bigint, allowed boolean, enforcement_mode text)
+LANGUAGE sql STABLE AS $$
+    WITH resolved AS (
+        SELECT * FROM spendlimits_resolve(p_user_ids, p_organization_ids)
+    ),
+    windows AS (
+        SELECT w.idx, w.period, w.first_day, w.end_day
+        FROM unnest(p_window_keys, p_window_periods, p_window_first_days, p_window_end_days)
+             AS w(idx, period, first_day, end_day)
+    ),
+    -- The folded rows by their key, and the user's unfolded rows through
+    -- spendlimits_spend_unfolded_rows(user): a range and a few probes of the user's own index
+    -- entries, whatever everyone else has written since the last fold (migration 000014).
+    spent AS (
+        SELECT r.idx, sum(d.spend_micros)::bigint AS spend_micros
+        FROM resolved r
+        JOIN windows w ON w.idx = r.idx AND w.period = r.period
+        CROSS JOIN LATERAL (
+            SELECT f.spend_micros, f.organization_id FROM chat_spend_daily_folded f
+            WHERE f.user_id = r.user_id AND f.day >= w.first_day AND f.day < w.end_day
+            UNION ALL
+            SELECT u.delta_micros, u.organization_id FROM spendlimits_spend_unfolded_rows(r.user_id) u
+            WHERE u.day >= w.first_day AND u.day < w.end_day
+        ) d
+        WHERE r.limit_micros IS NOT NULL
+          AND (r.scope_organization_id IS NULL OR d.organization_id = r.scope_organization_id)
+        GROUP BY r.idx
+    ),
+    held AS (
+        SELECT r.idx, sum(h.amount_micros)::bigint AS held_micros
+        FROM resolved r
+        JOIN windows w ON w.idx = r.idx AND w.period = r.period
+        JOIN chat_spend_reservations h
+          ON h.user_id = r.user_id AND h.state = 'held' AND h.expires_at > p_now
+        WHERE r.limit_micros IS NOT NULL
+          AND (p_now AT TIME ZONE 'UTC')::date >= w.first_day
+          AND (p_now AT TIME ZONE 'UTC')::date < w.end_day
+          AND (r.scope_organization_id IS NULL OR h.organization_id IS NULL
+               OR h.organization_id = r.scope_organization_id)
+        GROUP BY r.idx
+    )
+    SELECT r.idx, r.user_id, r.organization_id, r.source, r.limit_micros, r.group_id, r.period,
+           r.scope_organization_id,
+           coalesce(s.spend_micros, 0)::bigint, coalesce(h.held_micros, 0)::bigint,
+           spendlimits_admits(r.limit_micros, coalesce(s.spend_micros, 0), coalesce(h.held_micros, 0), NULL),
+           -- Read along so that a decision that later cannot be evaluated knows how to fail.
+           (SELECT c.enforcement_mode FROM chat_usage_limit_config c)
+    FROM resolved r
+    LEFT JOIN spent s ON s.idx = r.idx
+    LEFT JOIN held h ON h.idx = r.idx
+$$;
 
 -- Updates and deletes of messages append their net change per (user, day, organization) and the
 -- transaction id of the versions they changed: -old under the old version's id, +new under the new

@@ -5,6 +5,7 @@ The rule under test: a fold takes every message and correction its statement see
 snapshot; a message is unfolded while that snapshot does not see its transaction committed; a
 correction counts once that snapshot sees the version it corrects committed."""
 
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -54,6 +55,16 @@ class Sessions:
             "SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_period_totals WHERE period = 'month'"
         )
         assert month == raw
+        # Each user's unfolded rows as a decision reads them (the per-user function) are that
+        # user's share of everyone's.
+        mismatched = await self.open[0].fetch(
+            """
+            SELECT u.id FROM users u
+            WHERE (SELECT coalesce(sum(delta_micros), 0) FROM spendlimits_spend_unfolded_rows(u.id))
+               <> (SELECT coalesce(sum(delta_micros), 0) FROM chat_spend_unfolded x WHERE x.user_id = u.id)
+            """
+        )
+        assert mismatched == []
 
 
 @pytest.fixture
@@ -172,3 +183,56 @@ async def test_an_aborted_transaction_leaves_nothing_to_fold(sessions: Sessions)
     await transaction.rollback()
     await sessions.assert_exact(folded=0)
     assert await reader.fetchval(FOLD) == 0
+
+
+async def test_a_message_gets_its_chats_attribution_and_cannot_be_given_another(
+    sessions: Sessions, engine: AsyncEngine
+) -> None:
+    conn = sessions.open[0]
+    attribution = "SELECT owner_id, organization_id FROM {} WHERE id = $1"
+    chat = await conn.fetchrow(attribution.format("chats"), sessions.chat)
+    assert chat is not None
+    owner, organization = chat["owner_id"], chat["organization_id"]
+    # Left out (SQL by hand): the trigger fills it in from the chat.
+    message = await conn.fetchval(INSERT, sessions.chat, 5)
+    assert await conn.fetchrow(attribution.format("chat_messages"), message) == chat
+    # Passed (as the service does): checked against the chat.
+    other = await LimitFactory(engine).user("mallory")
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await conn.execute(
+            "INSERT INTO chat_messages (chat_id, role, total_cost_micros, owner_id, organization_id)"
+            " VALUES ($1, 'assistant', 5, $2, $3)",
+            sessions.chat,
+            other,
+            organization,
+        )
+    # Cleared by an UPDATE: filled in again, so no unfolded message is without a user.
+    await conn.execute("UPDATE chat_messages SET owner_id = NULL WHERE id = $1", message)
+    assert await conn.fetchval("SELECT owner_id FROM chat_messages WHERE id = $1", message) == owner
+    # A chat that does not exist fails on the chat's key, as before migration 000014.
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="chat_messages_chat_id_fkey"):
+        await conn.fetchval(INSERT, uuid.uuid4(), 5)
+    await sessions.assert_exact(folded=0)
+
+
+async def test_a_message_moved_to_another_users_chat_moves_its_spend_folded_or_not(
+    sessions: Sessions, engine: AsyncEngine
+) -> None:
+    make = LimitFactory(engine)
+    org = await make.organization("elsewhere")
+    bob = await make.user("bob", organizations=(org,))
+    bobs_chat = await make.chat(bob, org)
+    conn = sessions.open[0]
+    spend_of = "SELECT coalesce(sum(spend_micros), 0) FROM chat_spend_daily WHERE user_id = $1"
+    alice = await conn.fetchval("SELECT owner_id FROM chats WHERE id = $1", sessions.chat)
+    folded_one = await conn.fetchval(INSERT, sessions.chat, 10)
+    assert await conn.fetchval(FOLD) == 1
+    unfolded_one = await conn.fetchval(INSERT, sessions.chat, 20)
+    for message in (folded_one, unfolded_one):
+        await conn.execute("UPDATE chat_messages SET chat_id = $2 WHERE id = $1", message, bobs_chat)
+    assert (await conn.fetchval(spend_of, alice), await conn.fetchval(spend_of, bob)) == (0, 30)
+    assert await conn.fetchval("SELECT owner_id FROM chat_messages WHERE id = $1", unfolded_one) == bob
+    await sessions.assert_exact(folded=10)
+    await conn.fetchval(FOLD)
+    await sessions.assert_exact(folded=30)
+    assert (await conn.fetchval(spend_of, alice), await conn.fetchval(spend_of, bob)) == (0, 30)

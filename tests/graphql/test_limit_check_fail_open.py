@@ -64,7 +64,7 @@ async def test_a_database_error_fails_the_check_open(
     as_chatd: GraphQLClient, engine: AsyncEngine, blocked_user: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE chat_spend_daily RENAME TO chat_spend_daily_gone"))
+        await conn.execute(text("ALTER TABLE chat_spend_daily_folded RENAME TO chat_spend_daily_folded_gone"))
     with caplog.at_level(logging.WARNING, logger="spendlimits.limits.check"):
         check = (await as_chatd.data(CHECK, {"user": blocked_user}))["chatUsageLimitCheck"]
     assert check == FAILED_OPEN

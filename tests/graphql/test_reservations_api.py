@@ -304,7 +304,7 @@ async def test_fail_closed_reaches_the_daemon_when_the_database_errors(
         {"input": {"spendLimitMicros": 100, "period": "MONTH", "enforcementMode": "FAIL_CLOSED"}},
     )
     async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE chat_spend_daily RENAME TO chat_spend_daily_gone"))
+        await conn.execute(text("ALTER TABLE chat_spend_daily_folded RENAME TO chat_spend_daily_folded_gone"))
     checked = (await as_chatd.data(CHECK, {"user": daemon_scene["user"]}))["chatUsageLimitCheck"]
     assert checked == {
         "allowed": False,

@@ -80,12 +80,12 @@ async def test_a_database_error_fails_open_with_a_warning(
 ) -> None:
     user = await limited_user(make, 100)
     async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE chat_spend_daily RENAME TO chat_spend_daily_gone"))
+        await conn.execute(text("ALTER TABLE chat_spend_daily_folded RENAME TO chat_spend_daily_folded_gone"))
     with caplog.at_level(logging.WARNING, logger="spendlimits.limits.check"):
         result = await check(engine, user, timeout_seconds=TIMEOUT, now=NOW)
     assert (result.allowed, result.failed_open, result.status, result.exceeded) == (True, True, None, None)
     assert "failed open" in caplog.text
-    assert 'relation "chat_spend_daily" does not exist' in caplog.text
+    assert 'relation "chat_spend_daily_folded" does not exist' in caplog.text
 
 
 async def test_an_unreachable_database_fails_open_quickly(

@@ -50,7 +50,7 @@ async def blocker(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def break_database(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE chat_spend_daily RENAME TO chat_spend_daily_gone"))
+        await conn.execute(text("ALTER TABLE chat_spend_daily_folded RENAME TO chat_spend_daily_folded_gone"))
 
 
 async def decisions(engine: AsyncEngine, user: uuid.UUID, deadline: float) -> list[CheckResult]:
@@ -115,7 +115,7 @@ async def test_a_database_error_fails_closed_in_fail_closed_mode(
         answers = await decisions(engine, user, TIMEOUT)
     assert [shape(a) for a in answers] == [FAILED_CLOSED, FAILED_CLOSED]
     assert "failed closed" in caplog.text
-    assert 'relation "chat_spend_daily" does not exist' in caplog.text
+    assert 'relation "chat_spend_daily_folded" does not exist' in caplog.text
 
 
 async def test_a_hung_database_fails_closed_within_the_timeout(

@@ -177,13 +177,16 @@ _INSERT = HotStatement(
         ), inserted AS (
             INSERT INTO chat_messages (id, chat_id, role, model_id, input_tokens, output_tokens,
                 cache_read_tokens, cache_write_tokens, total_cost_micros, created_at, idempotency_key,
-                request_digest)
-            SELECT id, chat_id, role, model_id, input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, total_cost_micros, coalesce(created_at, now()), idempotency_key,
-                   request_digest
-            FROM t
+                request_digest, owner_id, organization_id)
+            SELECT t.id, t.chat_id, t.role, t.model_id, t.input_tokens, t.output_tokens,
+                   t.cache_read_tokens, t.cache_write_tokens, t.total_cost_micros,
+                   coalesce(t.created_at, now()), t.idempotency_key, t.request_digest,
+                   -- The chat's attribution, passed so that no row trigger has to look it up
+                   -- (migration 000014); a chat gone since the lookup fails on the foreign key.
+                   c.owner_id, c.organization_id
+            FROM t LEFT JOIN chats c ON c.id = t.chat_id
             -- One order for every writer keeps concurrent batches with shared keys from deadlocking.
-            ORDER BY chat_id, idempotency_key, n
+            ORDER BY t.chat_id, t.idempotency_key, t.n
             ON CONFLICT (chat_id, idempotency_key) DO NOTHING
             RETURNING {COLUMNS}
         )
