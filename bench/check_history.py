@@ -42,8 +42,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spendlimits.db.engine import create_engine
-from spendlimits.directory.ingest import NewMessage, record_message
-from spendlimits.directory.messages import MessageRole
 from spendlimits.limits.check import check
 from spendlimits.limits.periods import Period, period_bounds
 from spendlimits.limits.resolution import effective_limit
@@ -285,21 +283,10 @@ async def batches(pool: asyncpg.Pool, chats: list[uuid.UUID], batch_count: int, 
         return batch_count * batch_size / (time.perf_counter() - started)
 
 
-async def domain_path(engine: AsyncEngine, chat: uuid.UUID, rows: int) -> float:
-    """Rows per second through the service's own recording (recordChatMessage minus HTTP)."""
-    message = NewMessage(chat_id=chat, role=MessageRole.ASSISTANT, total_cost_micros=7)
-    started = time.perf_counter()
-    for _ in range(rows):
-        async with engine.begin() as conn:
-            await record_message(conn, message)
-    return rows / (time.perf_counter() - started)
-
-
 async def bench_ingestion(url: str, rounds: int, single: int, batch_count: int, batch_size: int) -> None:
     print("\n## Ingestion (rows/s, median of rounds; designs alternate within each round)")
     pool = await asyncpg.create_pool(url, min_size=16, max_size=16)
     assert pool is not None
-    engine = bench_engine(url, "auto")
     try:
         async with pool.acquire() as conn:
             await conn.execute(ROW_TRIGGER_SQL)
@@ -319,7 +306,6 @@ async def bench_ingestion(url: str, rounds: int, single: int, batch_count: int, 
             ("single-row INSERT, 16 writers, one user", lambda: single_rows(pool, chats[0], single, 16)),
             ("single-row INSERT, 16 writers, 8 users", lambda: multi_user(pool, chats, single)),
             (f"{batch_size}-row batches, 8 users", lambda: batches(pool, chats, batch_count, batch_size)),
-            ("record_message (domain path), 1 writer", lambda: domain_path(engine, chats[1], single // 4)),
         ]
         names = list(DESIGNS)
         header = f"{'case':<42}" + "".join(f"{n:>19}" for n in names) + f"{'stmt/none':>11}{'row/none':>10}"
@@ -351,7 +337,6 @@ async def bench_ingestion(url: str, rounds: int, single: int, batch_count: int, 
         async with pool.acquire() as conn:
             await use_design(conn, "statement trigger")
     finally:
-        await engine.dispose()
         await pool.close()
 
 
@@ -445,7 +430,9 @@ async def main() -> None:
 
     server_url = args.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     # Migrations up to 000013: the ingestion designs compared below include its journal's trigger
-    # (000014 replaced it; bench/contention.py --rollup-only measures the design that did).
+    # (000014 replaced it; bench/contention.py --rollup-only measures the design that did, and
+    # bench/unfolded_reads.py the check on it). The service's own recording, which writes 000014's
+    # columns, is measured by bench/ingest.py.
     async with harness.scratch_database(server_url, SCRATCH, keep=args.keep, target=13) as url:
         await machine_notes(url)
         if not args.skip_checks:

@@ -12,6 +12,8 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spendlimits.directory.ingest import NewMessage, record_message
+from spendlimits.directory.messages import MessageRole
 from tests.conftest import plain
 from tests.limits.factories import LimitFactory
 
@@ -22,7 +24,7 @@ FOLD = "SELECT spendlimits_fold_spend_journal()"
 
 
 class Sessions:
-    def __init__(self, url: str, chat: object) -> None:
+    def __init__(self, url: str, chat: uuid.UUID) -> None:
         self.url = url
         self.chat = chat
         self.open: list[asyncpg.Connection] = []
@@ -236,3 +238,25 @@ async def test_a_message_moved_to_another_users_chat_moves_its_spend_folded_or_n
     await conn.fetchval(FOLD)
     await sessions.assert_exact(folded=30)
     assert (await conn.fetchval(spend_of, alice), await conn.fetchval(spend_of, bob)) == (0, 30)
+
+
+async def test_the_service_passes_the_attribution_so_its_inserts_need_no_trigger(
+    sessions: Sessions, engine: AsyncEngine
+) -> None:
+    """recordChatMessage(s) write the chat's owner and organization themselves: with the trigger
+    that fills them in disabled, the message still has them (and counts for its user)."""
+    conn = sessions.open[0]
+    await conn.execute("ALTER TABLE chat_messages DISABLE TRIGGER chat_messages_attribution_insert")
+    try:
+        async with engine.begin() as service:
+            recorded = await record_message(
+                service, NewMessage(sessions.chat, MessageRole.ASSISTANT, total_cost_micros=9)
+            )
+    finally:
+        await conn.execute("ALTER TABLE chat_messages ENABLE TRIGGER chat_messages_attribution_insert")
+    chat = await conn.fetchrow("SELECT owner_id, organization_id FROM chats WHERE id = $1", sessions.chat)
+    message = await conn.fetchrow(
+        "SELECT owner_id, organization_id FROM chat_messages WHERE id = $1", recorded.message.id
+    )
+    assert chat is not None and message == chat
+    await sessions.assert_exact(folded=0)
