@@ -26,7 +26,9 @@
 --                                fold saw has nothing to correct: the message itself is read as it
 --                                is now);
 --   chat_spend_daily, chat_spend_period_totals
---                                the folded rows UNION ALL chat_spend_unfolded, as before.
+--                                the folded rows UNION ALL chat_spend_unfolded, as before;
+--   spendlimits_statuses         the decision's statement (000003) reads its user's unfolded rows
+--                                by the user, not through the views (the two functions below).
 --
 -- Exactness, in one snapshot: a reader (or the fold) reads the last fold's snapshot, the folded rows
 -- and the messages and corrections in one statement, and a fold moves messages and corrections into
