@@ -74,7 +74,7 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN spent s ON s.idx = r.idx
     LEFT JOIN held h ON h.idx = r.idx
 $$;
-DROP FUNCTION spendlimits_spend_unfolded_rows(uuid);
+DROP FUNCTION spendlimits_spend_unfolded_rows(uuid, pg_snapshot, xid8[]);
 DROP FUNCTION spendlimits_spend_unfolded_rows();
 DROP TABLE spendlimits_spend_folded;
 ALTER TABLE chat_spend_journal DROP COLUMN message_xid;

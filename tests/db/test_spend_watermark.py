@@ -61,8 +61,11 @@ class Sessions:
         # user's share of everyone's.
         mismatched = await self.open[0].fetch(
             """
-            SELECT u.id FROM users u
-            WHERE (SELECT coalesce(sum(delta_micros), 0) FROM spendlimits_spend_unfolded_rows(u.id))
+            SELECT u.id FROM users u, (
+                SELECT upto, ARRAY(SELECT pg_snapshot_xip(upto)) AS running FROM spendlimits_spend_folded
+            ) w
+            WHERE (SELECT coalesce(sum(delta_micros), 0)
+                   FROM spendlimits_spend_unfolded_rows(u.id, w.upto, w.running))
                <> (SELECT coalesce(sum(delta_micros), 0) FROM chat_spend_unfolded x WHERE x.user_id = u.id)
             """
         )
